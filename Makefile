@@ -1,0 +1,39 @@
+# Chính quyền số — two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+
+.PHONY: install run test test-sqlite lint openapi bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+run: install
+	$(BIN)/cqs init
+	$(BIN)/cqs demo --dossiers 20000 --if-empty
+	$(BIN)/cqs serve --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+openapi: install
+	$(BIN)/cqs openapi --write docs/openapi.json
+
+# The whole suite on the database DATABASE_URL names (SQLite under var/ when unset).
+test: install lint
+	$(BIN)/cqs openapi --check docs/openapi.json
+	$(BIN)/pytest -q
+
+# The same suite on SQLite, whatever DATABASE_URL says (CI runs both).
+test-sqlite: install
+	env -u DATABASE_URL $(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) var

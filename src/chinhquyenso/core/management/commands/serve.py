@@ -1,0 +1,24 @@
+import os
+import shutil
+import sys
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Chạy nền tảng với máy chủ granian (WSGI), không dùng runserver."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", 2)))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 4)))
+
+    def handle(self, *args, host, port, workers, threads, **opts):
+        exe = shutil.which("granian", path=os.path.dirname(sys.executable)) or "granian"
+        argv = [exe, "--interface", "wsgi", "--host", host, "--port", str(port),
+                "--workers", str(workers), "--blocking-threads", str(threads),
+                "--no-ws", "--log-level", "warning", "chinhquyenso.wsgi:application"]
+        self.stdout.write(f"Chính quyền số: http://{host}:{port}/")
+        self.stdout.flush()
+        os.execv(exe, argv)

@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.db import models
+
+
+class AuditRecord(models.Model):
+    """One link of the tamper-evident audit chain: `hash` = SHA-256 over the record's
+    content and `prev_hash`, the hash of the record before it (see core/audit.py)."""
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    verb = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+
+class AuditHead(models.Model):
+    """The single row that names the last link of the chain. Appending locks it, so links
+    are written one after another; deleting the last record is caught by comparing it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    count = models.BigIntegerField(default=0)
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the same transaction as the change it reports.
+    Consumers (notifications, national-portal sync, monitoring) read it after commit."""
+
+    topic = models.CharField(max_length=64)
+    aggregate_type = models.CharField(max_length=64)
+    aggregate_id = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="outbox_pending_idx",
+                condition=models.Q(processed_at__isnull=True),
+            )
+        ]
+
+
+class IdempotencyRecord(models.Model):
+    """A POST that created something, by (caller, Idempotency-Key): replaying the same key
+    with the same body returns the stored answer; another body gets 409."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    scope = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique_key")
+        ]
+
+
+class CalendarOverride(models.Model):
+    """A local decision that turns a day into a day off or a working day (a province admin's
+    change, audited). Takes precedence over the national calendar."""
+
+    date = models.DateField(unique=True)
+    working = models.BooleanField(help_text="True: ngày làm việc bù; False: ngày nghỉ")
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)

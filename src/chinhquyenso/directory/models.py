@@ -1,0 +1,118 @@
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class UnitKind(models.TextChoices):
+    PROVINCE = "province", "Tỉnh/thành phố"
+    WARD = "ward", "Phường"
+    COMMUNE = "commune", "Xã"
+    SPECIAL_ZONE = "special_zone", "Đặc khu"
+
+
+class AdministrativeUnit(models.Model):
+    """A province or a commune-level unit (two-tier structure since 1 July 2025), from the
+    PyPI package vietnam-provinces."""
+
+    code = models.CharField(max_length=10, primary_key=True)
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=20, choices=UnitKind.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
+    codename = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class AgencyKind(models.TextChoices):
+    PEOPLE_COMMITTEE = "people_committee", "Ủy ban nhân dân"
+    OFFICE = "office", "Văn phòng"
+    SERVICE_CENTRE = "service_centre", "Trung tâm Phục vụ hành chính công"
+    DEPARTMENT = "department", "Sở, ban, ngành"
+    POLICE = "police", "Công an"
+    INSPECTORATE = "inspectorate", "Thanh tra"
+    BOARD = "board", "Ban quản lý"
+    COMMUNE = "commune", "UBND cấp xã"
+
+
+class Agency(models.Model):
+    """A state agency. `code` is the identity code it uses on the National Public Service
+    Portal (QCVN 102:2016 style), which starts every dossier code it issues."""
+
+    code = models.CharField(max_length=40, unique=True)
+    key = models.CharField(max_length=40, unique=True, help_text="Khóa nội bộ, ví dụ SO_TP")
+    name = models.CharField(max_length=255)
+    short_name = models.CharField(max_length=150, blank=True)
+    kind = models.CharField(max_length=20, choices=AgencyKind.choices)
+    unit = models.ForeignKey(AdministrativeUnit, on_delete=models.PROTECT, related_name="agencies")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
+    code_is_placeholder = models.BooleanField(default=False)
+    code_source = models.CharField(max_length=500, blank=True)
+    address = models.CharField(max_length=500, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    email = models.CharField(max_length=150, blank=True)
+    # Working periods, e.g. [["07:30", "11:30"], ["13:30", "17:00"]].
+    working_hours = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    CITIZEN = "citizen", "Công dân"
+    BUSINESS = "business", "Đại diện doanh nghiệp"
+    RECEIVER = "receiver", "Cán bộ tiếp nhận"
+    SPECIALIST = "specialist", "Chuyên viên"
+    LEADER = "leader", "Lãnh đạo"
+    AGENCY_ADMIN = "agency_admin", "Quản trị cơ quan"
+    PROVINCE_ADMIN = "province_admin", "Quản trị cấp tỉnh"
+    MONITOR = "monitor", "Giám sát"
+
+
+APPLICANT_ROLES = {Role.CITIZEN, Role.BUSINESS}
+OFFICER_ROLES = {Role.RECEIVER, Role.SPECIALIST, Role.LEADER, Role.AGENCY_ADMIN}
+PROVINCE_ROLES = {Role.PROVINCE_ADMIN, Role.MONITOR}
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CITIZEN)
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="officers"
+    )
+    full_name = models.CharField(max_length=150, blank=True)
+    id_number = models.CharField("Số định danh cá nhân", max_length=12, blank=True, db_index=True)
+    phone = models.CharField(max_length=20, blank=True)
+    address = models.CharField(max_length=500, blank=True)
+
+    @property
+    def is_applicant(self) -> bool:
+        return self.role in APPLICANT_ROLES
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role in OFFICER_ROLES
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only its SHA-256 is stored; the token is shown once at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

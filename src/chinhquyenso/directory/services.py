@@ -1,0 +1,210 @@
+"""Directory: administrative units, agencies, users and API tokens."""
+
+import json
+import secrets
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+from vietnam_provinces import Province, ProvinceCode, VietNamDivisionType, Ward
+
+from chinhquyenso.core import audit
+from chinhquyenso.core.errors import NotAuthenticated, NotFound, ValidationFailed
+
+from .models import (
+    OFFICER_ROLES,
+    AdministrativeUnit,
+    Agency,
+    AgencyKind,
+    ApiToken,
+    Role,
+    UnitKind,
+    User,
+)
+
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULT_HOURS = [["07:30", "11:30"], ["13:30", "17:00"]]
+WARD_KIND = {
+    VietNamDivisionType.PHUONG: UnitKind.WARD,
+    VietNamDivisionType.XA: UnitKind.COMMUNE,
+    VietNamDivisionType.DAC_KHU: UnitKind.SPECIAL_ZONE,
+}
+
+
+def load_units(*, province: int) -> tuple[AdministrativeUnit, int]:
+    """Load a province and its commune-level units from vietnam-provinces (idempotent)."""
+    try:
+        prov = Province.from_code(ProvinceCode(province))
+    except ValueError as exc:
+        raise NotFound(f"Không có tỉnh, thành phố mã {province}.") from exc
+    root, _ = AdministrativeUnit.objects.update_or_create(
+        code=str(province),
+        defaults={"name": prov.name, "kind": UnitKind.PROVINCE, "codename": prov.codename},
+    )
+    wards = [w for w in Ward.iter_all() if int(w.province_code) == province]
+    for w in wards:
+        AdministrativeUnit.objects.update_or_create(
+            code=f"{int(w.code):05d}",
+            defaults={
+                "name": w.name,
+                "kind": WARD_KIND[w.division_type],
+                "parent": root,
+                "codename": w.codename,
+            },
+        )
+    return root, len(wards)
+
+
+def _agency_file(province: int) -> Path | None:
+    path = DATA_DIR / f"agencies_{province}.json"
+    return path if path.exists() else None
+
+
+def commune_agency_code(province: int, ward_code: str, pattern: str | None = None) -> str:
+    """The identity code of a commune People's Committee. Where the province's agency file
+    gives no real codes, a placeholder of the QCVN 102 shape is built from the ward code."""
+    pattern = pattern or "X{ward}.{province:02d}.H{province:02d}"
+    return pattern.format(ward=ward_code, province=province)
+
+
+def load_agencies(*, province: int) -> int:
+    """Create the province's agencies from data/agencies_<province>.json (when present) and
+    one People's Committee for every commune-level unit. Idempotent."""
+    root = AdministrativeUnit.objects.get(code=str(province))
+    spec = {}
+    path = _agency_file(province)
+    if path:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    count = 0
+    with transaction.atomic():
+        by_key = {}
+        for a in spec.get("agencies", []):
+            agency, _ = Agency.objects.update_or_create(
+                key=a["key"],
+                defaults={
+                    "code": a["identity_code"],
+                    "name": a["name"],
+                    "short_name": a.get("short_name") or a["name"],
+                    "kind": a.get("kind", AgencyKind.DEPARTMENT),
+                    "unit": root,
+                    "code_is_placeholder": bool(a.get("identity_code_placeholder")),
+                    "code_source": a.get("identity_code_source") or "",
+                    "address": a.get("address") or "",
+                    "phone": a.get("phone") or "",
+                    "email": a.get("email") or "",
+                    "working_hours": a.get("working_hours") or DEFAULT_HOURS,
+                },
+            )
+            by_key[a["key"]] = (agency, a.get("parent"))
+            count += 1
+        if not by_key:
+            # No agency file for this province: the People's Committee and its centre,
+            # with clearly marked placeholder codes.
+            for key, name, kind in [
+                ("UBND_TP", f"Ủy ban nhân dân {root.name}", AgencyKind.PEOPLE_COMMITTEE),
+                ("TTPVHCC", f"Trung tâm Phục vụ hành chính công {root.name}",
+                 AgencyKind.SERVICE_CENTRE),
+            ]:
+                agency, _ = Agency.objects.update_or_create(
+                    key=key,
+                    defaults={
+                        "code": f"000.00.{len(by_key) + 1:02d}.P{province:02d}",
+                        "name": name, "short_name": name, "kind": kind, "unit": root,
+                        "code_is_placeholder": True, "working_hours": DEFAULT_HOURS,
+                    },
+                )
+                by_key[key] = (agency, None)
+                count += 1
+        for agency, parent_key in by_key.values():
+            if parent_key and parent_key in by_key and agency.parent_id != by_key[parent_key][0].pk:
+                agency.parent = by_key[parent_key][0]
+                agency.save(update_fields=["parent"])
+        commune = spec.get("commune_agency", {})
+        placeholder = bool(commune.get("identity_code_placeholder", True))
+        name_pattern = commune.get("name_pattern", "Ủy ban nhân dân {ward_name}")
+        for unit in AdministrativeUnit.objects.filter(parent=root):
+            Agency.objects.update_or_create(
+                key=f"UBND_{unit.code}",
+                defaults={
+                    "code": commune_agency_code(
+                        province, unit.code, commune.get("identity_code_pattern")
+                    ),
+                    "name": name_pattern.format(ward_name=unit.name),
+                    "short_name": f"UBND {unit.name}",
+                    "kind": AgencyKind.COMMUNE,
+                    "unit": unit,
+                    "parent": by_key.get("UBND_TP", (None,))[0],
+                    "code_is_placeholder": placeholder,
+                    "code_source": commune.get("note", ""),
+                    "working_hours": DEFAULT_HOURS,
+                },
+            )
+            count += 1
+    return count
+
+
+def get_agency(code_or_key: str) -> Agency:
+    agency = (
+        Agency.objects.filter(code=code_or_key).first()
+        or Agency.objects.filter(key=code_or_key).first()
+    )
+    if agency is None:
+        raise NotFound(f"Không tìm thấy cơ quan có mã «{code_or_key}».")
+    return agency
+
+
+def add_user(*, actor=None, username: str, role: str, agency: str | None = None,
+             password: str | None = None, full_name: str = "", id_number: str = "",
+             email: str = "", phone: str = "", address: str = "") -> User:
+    """Create or update a user. Officer roles need an agency."""
+    if role not in Role.values:
+        raise ValidationFailed(
+            f"Vai trò «{role}» không hợp lệ; chọn một trong: {', '.join(Role.values)}."
+        )
+    agency_obj = get_agency(agency) if agency else None
+    if role in OFFICER_ROLES and agency_obj is None:
+        raise ValidationFailed("Cán bộ phải thuộc một cơ quan (--agency).")
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(username=username)
+        user.role = role
+        user.agency = agency_obj
+        user.full_name = full_name or user.full_name or username
+        user.id_number = id_number or user.id_number
+        user.email = email or user.email
+        user.phone = phone or user.phone
+        user.address = address or user.address
+        user.is_staff = role not in {Role.CITIZEN, Role.BUSINESS}
+        if password:
+            user.set_password(password)
+        elif created:
+            user.set_unusable_password()
+        user.save()
+        audit.record(
+            actor=actor, verb="user.add" if created else "user.update", target=user,
+            data={"role": role, "agency": agency_obj.code if agency_obj else None},
+        )
+    return user
+
+
+def create_token(*, actor=None, user: User, name: str = "") -> str:
+    """Create a bearer token; return it once. Only its SHA-256 is stored."""
+    token = "cqs_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        ApiToken.objects.create(user=user, digest=ApiToken.hash(token), prefix=token[4:12],
+                                name=name)
+        audit.record(actor=actor, verb="token.create", target=user, data={"name": name})
+    return token
+
+
+def user_for_token(token: str) -> User:
+    row = (
+        ApiToken.objects.select_related("user", "user__agency")
+        .filter(digest=ApiToken.hash(token), revoked=False)
+        .first()
+    )
+    if row is None or not row.user.is_active:
+        raise NotAuthenticated()
+    now = timezone.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user

@@ -1,0 +1,302 @@
+from datetime import datetime
+
+from django.utils import timezone
+from ninja import File, Form, Header, Query, Router, Schema
+from ninja import Status as Reply
+from ninja.files import UploadedFile
+from pydantic import Field as PField
+
+from chinhquyenso.api import AUTH
+from chinhquyenso.core.errors import NotFound, PermissionDenied
+from chinhquyenso.core.idempotency import run_once
+from chinhquyenso.core.schemas import ERRORS, vn
+from chinhquyenso.directory.models import OFFICER_ROLES, PROVINCE_ROLES
+
+from . import services
+from .models import Dossier, Status
+from .queries import get_visible, public_lookup, work_queue
+
+router = Router(tags=["Hồ sơ"])
+QUEUE_PAGE = 20
+
+
+class ApplicantIn(Schema):
+    full_name: str = PField(..., max_length=150)
+    id_number: str = PField(..., max_length=20)
+    phone: str = PField("", max_length=20)
+    email: str = PField("", max_length=150)
+    address: str = PField("", max_length=500)
+
+
+class DossierIn(Schema):
+    procedure: str = PField(..., max_length=30)
+    agency: str = PField(..., max_length=40)
+    applicant: ApplicantIn
+    form: dict = {}
+    attachments: list[str] = PField([], max_length=50)
+
+
+class Ref(Schema):
+    code: str
+    name: str
+
+
+class Created(Schema):
+    code: str
+    status: int
+    status_name: str
+    submitted_at: datetime
+    lookup_url: str
+
+
+class StepOut(Schema):
+    position: int
+    name: str
+    role: str
+    agency: str
+    started_at: datetime | None
+    due_at: datetime | None
+    finished_at: datetime | None
+    result: str | None
+
+
+class EventOut(Schema):
+    at: datetime
+    action: str
+    from_status: int | None
+    to_status: int
+    actor: str
+    note: str
+
+
+class SupplementOut(Schema):
+    requested_at: datetime
+    items: list[str]
+    note: str
+    completed_at: datetime | None
+
+
+class AttachmentOut(Schema):
+    id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    document_code: str
+    purpose: str
+
+
+class DossierOut(Schema):
+    code: str
+    status: int
+    status_name: str
+    procedure: Ref
+    agency: Ref
+    current_agency: Ref
+    channel: str
+    applicant: ApplicantIn
+    form: dict
+    submitted_at: datetime
+    received_at: datetime | None
+    due_at: datetime | None
+    finished_at: datetime | None
+    returned_at: datetime | None
+    current_step: int
+    fee: int
+    steps: list[StepOut]
+    events: list[EventOut]
+    supplements: list[SupplementOut]
+    attachments: list[AttachmentOut]
+
+
+class QueueItem(Schema):
+    code: str
+    status: int
+    status_name: str
+    procedure: str
+    applicant_name: str
+    submitted_at: datetime
+    due_at: datetime | None
+    overdue: bool
+
+
+class QueuePage(Schema):
+    items: list[QueueItem]
+    count: int
+    page: int
+    page_size: int
+
+
+class LookupOut(Schema):
+    code: str
+    procedure: Ref
+    agency: Ref
+    status: int
+    status_name: str
+    submitted_at: datetime
+    received_at: datetime | None
+    due_at: datetime | None
+    returned_at: datetime | None
+
+
+class FileOut(Schema):
+    id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class ActionIn(Schema):
+    note: str = PField("", max_length=2000)
+    items: list[str] = PField([], max_length=50)
+    attachments: list[str] = PField([], max_length=50)
+    form: dict | None = None
+    agency: str | None = PField(None, max_length=40)
+    new_due_at: datetime | None = None
+
+
+class QueueFilter(Schema):
+    status: int | None = PField(None, ge=1, le=10)
+    overdue: bool | None = None
+    page: int = PField(1, ge=1, le=100000)
+
+
+def step_result(step, at) -> str | None:
+    """Trước hạn / Đúng hạn / Quá hạn on the process-control sheet (Mẫu 06)."""
+    if step.due_at is None or step.finished_at is None:
+        return None
+    if step.finished_at > step.due_at:
+        return "Quá hạn"
+    return "Trước hạn" if (step.due_at - step.finished_at).total_seconds() >= 86400 else (
+        "Đúng hạn"
+    )
+
+
+def dossier_out(d: Dossier) -> dict:
+    now = timezone.now()
+    return {
+        "code": d.code, "status": d.status, "status_name": Status(d.status).label,
+        "procedure": {"code": d.procedure.code, "name": d.procedure.name},
+        "agency": {"code": d.agency.code, "name": d.agency.name},
+        "current_agency": {"code": d.current_agency.code, "name": d.current_agency.name},
+        "channel": d.channel,
+        "applicant": {"full_name": d.applicant_name, "id_number": d.applicant_id_number,
+                      "phone": d.applicant_phone, "email": d.applicant_email,
+                      "address": d.applicant_address},
+        "form": d.form,
+        "submitted_at": vn(d.submitted_at), "received_at": vn(d.received_at),
+        "due_at": vn(d.due_at), "finished_at": vn(d.finished_at),
+        "returned_at": vn(d.returned_at), "current_step": d.current_step, "fee": d.fee,
+        "steps": [{"position": s.position, "name": s.name, "role": s.role,
+                   "agency": s.agency.code, "started_at": vn(s.started_at),
+                   "due_at": vn(s.due_at), "finished_at": vn(s.finished_at),
+                   "result": step_result(s, now)}
+                  for s in d.steps.select_related("agency").order_by("position")],
+        "events": [{"at": vn(e.at), "action": e.action, "from_status": e.from_status,
+                    "to_status": e.to_status, "actor": e.actor_label, "note": e.note}
+                   for e in d.events.order_by("at", "id")],
+        "supplements": [{"requested_at": vn(s.requested_at), "items": s.items, "note": s.note,
+                         "completed_at": vn(s.completed_at)}
+                        for s in d.supplements.order_by("id")],
+        "attachments": [{"id": str(a.id), "name": a.original_name,
+                         "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
+                         "document_code": a.document_code, "purpose": a.purpose}
+                        for a in d.attachments.order_by("created_at")],
+    }
+
+
+def lookup_url(code: str) -> str:
+    from django.conf import settings
+
+    return f"{settings.CQS_PUBLIC_URL}/tra-cuu?ma={code}"
+
+
+@router.post("/dossiers", response={201: Created, **ERRORS}, auth=AUTH)
+def submit(request, payload: DossierIn,
+           idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    """Nộp hồ sơ (công dân, doanh nghiệp). Gửi lại cùng Idempotency-Key và cùng nội dung
+    trả về đúng hồ sơ đã tạo; cùng khóa mà khác nội dung: 409."""
+    body = payload.dict()
+    user = request.auth
+
+    def create():
+        d = services.submit_dossier(
+            actor=user, procedure=body["procedure"], agency=body["agency"],
+            applicant=body["applicant"], form=body["form"], attachments=body["attachments"],
+        )
+        return 201, {"code": d.code, "status": d.status, "status_name": Status(d.status).label,
+                     "submitted_at": vn(d.submitted_at).isoformat(),
+                     "lookup_url": lookup_url(d.code)}
+
+    status, out = run_once(user=user, scope="dossiers.submit", key=idempotency_key,
+                           payload=body, create=create)
+    return Reply(status, out)
+
+
+@router.post("/files", response={201: FileOut, **ERRORS}, auth=AUTH)
+def upload(request, file: File[UploadedFile],
+           document_code: Form[str] = ""):
+    """Tải lên một tệp (PDF, JPEG, PNG, DOCX; tối đa 20 MB); trả về mã tệp để đính kèm."""
+    att = services.store_attachment(actor=request.auth, upload=file,
+                                    document_code=document_code)
+    return Reply(201, {"id": str(att.id), "name": att.original_name,
+                       "content_type": att.content_type, "size": att.size, "sha256": att.sha256})
+
+
+@router.get("/dossiers/{code}", response={200: DossierOut, **ERRORS}, auth=AUTH)
+def get_dossier(request, code: str):
+    """Một hồ sơ: cho người nộp, hoặc cán bộ có quyền xem (người khác nhận 404)."""
+    d = get_visible(request.auth, code)
+    if d is None:
+        raise NotFound("Không tìm thấy hồ sơ.")
+    return dossier_out(d)
+
+
+@router.post("/dossiers/{code}/actions/{action}", response={200: DossierOut, **ERRORS},
+             auth=AUTH)
+def act(request, code: str, action: str, payload: ActionIn | None = None):
+    """Thao tác trên hồ sơ: receive, refuse, request-supplement, supplement, forward,
+    approve, reject, return-result, withdraw (và extend: văn bản xin lỗi, hẹn lại)."""
+    if action not in services.ACTIONS:
+        raise NotFound(f"Không có thao tác «{action}».")
+    d = get_visible(request.auth, code)
+    if d is None:
+        raise NotFound("Không tìm thấy hồ sơ.")
+    body = (payload.dict() if payload is not None else {})
+    d = services.act(actor=request.auth, dossier=d, action=action, body=body)
+    d = get_visible(request.auth, code) or d
+    return dossier_out(d)
+
+
+@router.get("/queue", response={200: QueuePage, **ERRORS}, auth=AUTH)
+def queue(request, filters: Query[QueueFilter]):
+    """Hàng đợi công việc của cán bộ: hồ sơ đang mở của cơ quan, hạn sớm nhất trước."""
+    user = request.auth
+    if user.role not in OFFICER_ROLES | PROVINCE_ROLES:
+        raise PermissionDenied("Chỉ cán bộ mới có hàng đợi hồ sơ.")
+    now = timezone.now()
+    qs = work_queue(user, status=filters.status, overdue=filters.overdue, at=now)
+    start = (filters.page - 1) * QUEUE_PAGE
+    rows = list(qs[start:start + QUEUE_PAGE])
+    return {
+        "items": [{"code": d.code, "status": d.status, "status_name": Status(d.status).label,
+                   "procedure": d.procedure.name, "applicant_name": d.applicant_name,
+                   "submitted_at": vn(d.submitted_at), "due_at": vn(d.due_at),
+                   "overdue": bool(d.due_at and d.due_at < now)} for d in rows],
+        "count": qs.count(), "page": filters.page, "page_size": QUEUE_PAGE,
+    }
+
+
+@router.get("/lookup/{code}", response={200: LookupOut, **ERRORS}, auth=None)
+def lookup(request, code: str):
+    """Tra cứu công khai tình trạng hồ sơ, không có dữ liệu cá nhân."""
+    d = public_lookup(code)
+    if d is None:
+        raise NotFound("Không tìm thấy hồ sơ có mã này.")
+    return {"code": d.code,
+                 "procedure": {"code": d.procedure.code, "name": d.procedure.name},
+                 "agency": {"code": d.agency.code, "name": d.agency.name},
+                 "status": d.status, "status_name": Status(d.status).label,
+                 "submitted_at": vn(d.submitted_at), "received_at": vn(d.received_at),
+                 "due_at": vn(d.due_at), "returned_at": vn(d.returned_at)}

@@ -1,0 +1,185 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Status(models.IntegerChoices):
+    """Dossier statuses with the codes synchronised to the National Public Service Portal
+    (TrangThaiHoSo; ../shared/research/one-stop-rules.md §1.1, four codebases agree)."""
+
+    NEW = 1, "Mới đăng ký"
+    RECEIVED = 2, "Được tiếp nhận"
+    REFUSED = 3, "Không được tiếp nhận"
+    IN_PROGRESS = 4, "Đang xử lý"
+    WAITING_SUPPLEMENT = 5, "Yêu cầu bổ sung giấy tờ"
+    WAITING_PAYMENT = 6, "Yêu cầu thực hiện nghĩa vụ tài chính"
+    WITHDRAWN = 7, "Công dân yêu cầu rút hồ sơ"
+    STOPPED = 8, "Dừng xử lý"
+    FINISHED = 9, "Đã xử lý xong"
+    RETURNED = 10, "Đã trả kết quả"
+
+
+class Channel(models.TextChoices):
+    # KenhThucHien on the national portal: 1 trực tiếp, 2 trực tuyến, 3 bưu chính công ích.
+    COUNTER = "counter", "Trực tiếp"
+    ONLINE = "online", "Trực tuyến"
+    POST = "post", "Qua bưu chính công ích"
+
+
+class Dossier(models.Model):
+    code = models.CharField(max_length=60, unique=True)
+    procedure = models.ForeignKey("catalog.Procedure", on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(
+        "directory.Agency", on_delete=models.PROTECT, related_name="dossiers",
+        help_text="Cơ quan tiếp nhận, chịu trách nhiệm giải quyết",
+    )
+    current_agency = models.ForeignKey(
+        "directory.Agency", on_delete=models.PROTECT, related_name="+",
+        help_text="Cơ quan đang xử lý (liên thông)",
+    )
+    applicant_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    applicant_name = models.CharField(max_length=150)
+    applicant_id_number = models.CharField(max_length=20, blank=True)
+    applicant_phone = models.CharField(max_length=20, blank=True)
+    applicant_email = models.CharField(max_length=150, blank=True)
+    applicant_address = models.CharField(max_length=500, blank=True)
+    form = models.JSONField(default=dict, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.ONLINE)
+    status = models.PositiveSmallIntegerField(choices=Status.choices, default=Status.NEW)
+    resume_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    current_step = models.PositiveSmallIntegerField(default=0)
+
+    submitted_at = models.DateTimeField()
+    received_at = models.DateTimeField(null=True, blank=True)
+    clock_started_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    original_due_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_remaining_minutes = models.IntegerField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="Kết thúc xử lý (NgayKetThucXuLy)"
+    )
+    supplement_count = models.PositiveSmallIntegerField(default=0)
+    paused_minutes = models.IntegerField(default=0, help_text="Thời gian chờ bổ sung (phút)")
+
+    fee = models.PositiveBigIntegerField(default=0)
+    paid_online = models.BooleanField(default=False)
+    digitised = models.BooleanField(default=False)
+    electronic_result = models.BooleanField(default=False)
+    reused_data = models.BooleanField(default=False)
+    is_demo = models.BooleanField(default=False, help_text="Dữ liệu mẫu (không có thật)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["current_agency", "status", "due_at"], name="dossier_queue_idx"),
+            models.Index(fields=["agency", "status", "due_at"], name="dossier_agency_queue_idx"),
+            models.Index(fields=["applicant_user", "-submitted_at"], name="dossier_applicant_idx"),
+            models.Index(fields=["status", "due_at"], name="dossier_status_due_idx"),
+            models.Index(fields=["received_at"], name="dossier_received_idx"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class DossierStep(models.Model):
+    """One step of the dossier's processing, with its own due time (phiếu kiểm soát)."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=255)
+    role = models.CharField(max_length=20)
+    agency = models.ForeignKey("directory.Agency", on_delete=models.PROTECT, related_name="+")
+    share = models.DecimalField(max_digits=6, decimal_places=4)
+    started_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["dossier", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "position"], name="dossier_step_unique")
+        ]
+
+
+class DossierEvent(models.Model):
+    """The dossier's history, as the applicant and officers read it."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    action = models.CharField(max_length=40)
+    from_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    to_status = models.PositiveSmallIntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["dossier", "at", "id"]
+
+
+class Supplement(models.Model):
+    """A request for supplementation (Mẫu 02) and its completion."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="supplements")
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    items = models.JSONField(default=list)
+    note = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+
+class Extension(models.Model):
+    """The apology letter with a new date (Mẫu 04), at most once per dossier."""
+
+    dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE, related_name="extension")
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    old_due_at = models.DateTimeField()
+    new_due_at = models.DateTimeField()
+    reason = models.TextField()
+
+
+class DossierSequence(models.Model):
+    """The daily ordinal of dossier codes, per agency (Circular 01/2018/TT-VPCP Art. 19)."""
+
+    agency = models.ForeignKey("directory.Agency", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "day"], name="dossier_sequence_unique")
+        ]
+
+
+class Attachment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    dossier = models.ForeignKey(
+        Dossier, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    document_code = models.CharField(max_length=40, blank=True)
+    storage_name = models.CharField(max_length=300)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=20, default="submission")
+    created_at = models.DateTimeField(auto_now_add=True)
