@@ -32,7 +32,23 @@ def session_auth(request: HttpRequest):
 
 
 AUTH = [TokenAuth()]
-api = NinjaAPI(
+PROBLEM_JSON = "application/problem+json"
+
+
+class Api(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Error responses are documented as application/problem+json (RFC 9457)."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for item in schema.get("paths", {}).values():
+            for op in item.values():
+                for code, resp in op.get("responses", {}).items():
+                    content = resp.get("content", {})
+                    if str(code).startswith("4") and "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        return schema
+
+
+api = Api(
     title="Chính quyền số API",
     version="1",
     description="API của hệ thống một cửa điện tử: danh mục thủ tục, hồ sơ, tra cứu.",
@@ -44,7 +60,7 @@ api = NinjaAPI(
 def problem(request, status: int, title: str, detail: str, **extra):
     body = {"type": PROBLEM_TYPE, "title": title, "status": status, "detail": detail, **extra}
     response = api.create_response(request, body, status=status)
-    response["Content-Type"] = "application/problem+json; charset=utf-8"
+    response["Content-Type"] = f"{PROBLEM_JSON}; charset=utf-8"
     return response
 
 

@@ -35,12 +35,12 @@ class Procedure(models.Model):
     working_days = models.DecimalField(max_digits=7, decimal_places=2)
     fee = models.PositiveBigIntegerField(default=0, help_text="Đồng")
     fee_note = models.TextField(blank=True)
-    result = models.CharField(max_length=500, blank=True)
+    result = models.TextField(blank=True)
     result_type = models.CharField(max_length=20, default="both")
     online_mode = models.CharField(max_length=10, choices=OnlineMode.choices)
     payment_before_processing = models.BooleanField(default=False)
     form = models.JSONField(default=list, help_text="Các trường của tờ khai")
-    source = models.CharField(max_length=500, blank=True)
+    source = models.TextField(blank=True)
     note = models.TextField(blank=True)
     active = models.BooleanField(default=True)
     agencies = models.ManyToManyField(
@@ -78,9 +78,9 @@ class RequiredDocument(models.Model):
 
     procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="documents")
     code = models.CharField(max_length=40)
-    name = models.CharField(max_length=500)
+    name = models.TextField()
     required = models.BooleanField(default=True)
-    template = models.CharField(max_length=500, blank=True)
+    template = models.TextField(blank=True)
 
     class Meta:
         ordering = ["procedure", "id"]

@@ -9,9 +9,16 @@ from chinhquyenso.core.text import fold
 from .models import Procedure
 
 
+GENERIC_PREFIX = "thu tuc "
+
+
 def _score(query: str, words: list[str], text: str) -> float:
+    if text.startswith(GENERIC_PREFIX) and not query.startswith(GENERIC_PREFIX):
+        text = text[len(GENERIC_PREFIX):]  # «Thủ tục …» says nothing about the match
     tokens = text.split()
     score = 0.0
+    if text == query:
+        score += 50
     if query and query in text:
         score += 100
         if re.search(rf"(^| ){re.escape(query)}( |$)", text):

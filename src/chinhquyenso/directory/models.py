@@ -51,7 +51,7 @@ class Agency(models.Model):
     unit = models.ForeignKey(AdministrativeUnit, on_delete=models.PROTECT, related_name="agencies")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
     code_is_placeholder = models.BooleanField(default=False)
-    code_source = models.CharField(max_length=500, blank=True)
+    code_source = models.TextField(blank=True)
     address = models.CharField(max_length=500, blank=True)
     phone = models.CharField(max_length=50, blank=True)
     email = models.CharField(max_length=150, blank=True)

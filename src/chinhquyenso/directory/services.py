@@ -129,8 +129,8 @@ def load_agencies(*, province: int) -> int:
                     "code": commune_agency_code(
                         province, unit.code, commune.get("identity_code_pattern")
                     ),
-                    "name": name_pattern.format(ward_name=unit.name),
-                    "short_name": f"UBND {unit.name}",
+                    "name": name_pattern.format(ward_name=_lower_first(unit.name)),
+                    "short_name": f"UBND {_lower_first(unit.name)}",
                     "kind": AgencyKind.COMMUNE,
                     "unit": unit,
                     "parent": by_key.get("UBND_TP", (None,))[0],
@@ -141,6 +141,11 @@ def load_agencies(*, province: int) -> int:
             )
             count += 1
     return count
+
+
+def _lower_first(name: str) -> str:
+    """«Xã Vĩnh Bảo» inside a sentence: «Ủy ban nhân dân xã Vĩnh Bảo»."""
+    return name[:1].lower() + name[1:]
 
 
 def get_agency(code_or_key: str) -> Agency:

@@ -1,0 +1,166 @@
+"""A real platform for black-box tests: a throwaway database set up with `cqs init`, users
+and tokens made with `cqs user add` / `cqs token create`, and `cqs serve` (granian) started
+and killed as an operator would. PostgreSQL when DATABASE_URL names it, else SQLite."""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CQS = [sys.executable, "-m", "chinhquyenso.cli"]
+BASE_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = BASE_URL.startswith("postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Platform:
+    def __init__(self, env: dict):
+        self.env = env
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.tokens: dict[str, str] = {}
+
+    def cqs(self, *args: str) -> str:
+        out = subprocess.run([*CQS, *args], env=self.env, cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [*CQS, "serve", "--port", str(self.port), "--workers", "2"], env=self.env,
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status, _ = self.request("GET", "/api/v1/procedures?q=khai+sinh")
+                if status == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("cqs serve did not start")
+
+    def kill(self):
+        """SIGKILL the server and its workers: no clean shutdown."""
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def stop(self):
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            self.proc = None
+
+    def connection(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+    def request(self, method, path, body=None, user=None, headers=None, conn=None):
+        own = conn is None
+        conn = conn or self.connection()
+        h = {"Content-Type": "application/json", **(headers or {})}
+        if user:
+            h["Authorization"] = f"Bearer {self.tokens[user]}"
+        try:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                         headers=h)
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, (json.loads(data) if data else None)
+        finally:
+            if own:
+                conn.close()
+
+    def procedure_and_agency(self, code="1.001193"):
+        status, p = self.request("GET", f"/api/v1/procedures/{code}")
+        assert status == 200, p
+        return p, p["agencies"][0]
+
+
+def _fill(schema: dict) -> dict:
+    """Form data valid against a procedure's form_schema."""
+    out = {}
+    for name in schema.get("required", []):
+        prop = schema["properties"][name]
+        if "enum" in prop:
+            out[name] = prop["enum"][0]
+        elif prop.get("type") == "integer":
+            out[name] = 1
+        elif prop.get("type") == "boolean":
+            out[name] = True
+        elif prop.get("format") == "date":
+            out[name] = "2026-11-01"
+        elif prop.get("format") == "email":
+            out[name] = "a@example.vn"
+        elif "pattern" in prop:
+            out[name] = "0912345678"
+        else:
+            out[name] = "Nguyễn Minh Khôi"[: prop.get("maxLength", 50)]
+    return out
+
+
+def submission(procedure: dict, agency: str, n: int = 0) -> dict:
+    return {
+        "procedure": procedure["code"], "agency": agency,
+        "applicant": {"full_name": f"Nguyễn Văn Thử {n}", "id_number": "001099012345",
+                      "phone": "0912345678", "email": "thu@example.vn",
+                      "address": "Phường Hồng Bàng, Hải Phòng"},
+        "form": _fill(procedure["form_schema"]),
+    }
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("live")
+    env = {**os.environ, "CQS_VAR_DIR": str(tmp), "DJANGO_SETTINGS_MODULE":
+           "chinhquyenso.settings", "PYTHONPATH": str(ROOT / "src")}
+    dbname = None
+    if ON_POSTGRES:
+        dbname = f"cqs_live_{uuid.uuid4().hex[:8]}"
+        admin = BASE_URL.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"CREATE DATABASE {dbname}")
+        env["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/" + dbname
+    else:
+        env.pop("DATABASE_URL", None)
+    p = Platform(env)
+    p.cqs("init", "--province", "31")
+    _, agency = _first_agency(p)
+    for name, role, ag in [("citizen", "citizen", None), ("receiver", "receiver", agency),
+                           ("receiver2", "receiver", agency)]:
+        args = ["user", "add", "--username", name, "--role", role]
+        p.cqs(*(args + (["--agency", ag] if ag else [])))
+        p.tokens[name] = p.cqs("token", "create", "--user", name).strip()
+    p.start()
+    yield p
+    p.stop()
+    if dbname:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+
+
+def _first_agency(p: Platform):
+    script = ("from chinhquyenso.catalog.models import Procedure as P;"
+              "p=P.objects.get(code='1.001193');print(p.agencies.order_by('code')[0].code)")
+    return None, p.cqs("shell", "--no-imports", "-c", script).strip()
