@@ -37,3 +37,9 @@ test-sqlite: install
 
 clean:
 	rm -rf $(VENV) var
+
+# Benchmarks of docs/performance.md (PostgreSQL on 127.0.0.1:5432; several minutes).
+bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	command -v pgbench >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql-client)
+	$(BIN)/python bench/api_bench.py

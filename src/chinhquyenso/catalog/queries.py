@@ -8,7 +8,6 @@ from chinhquyenso.core.text import fold
 
 from .models import Procedure
 
-
 GENERIC_PREFIX = "thu tuc "
 
 

@@ -1,5 +1,6 @@
-from datetime import datetime
+from datetime import date, datetime
 
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import File, Form, Header, Query, Router, Schema
 from ninja import Status as Reply
@@ -7,14 +8,15 @@ from ninja.files import UploadedFile
 from pydantic import Field as PField
 
 from chinhquyenso.api import AUTH
-from chinhquyenso.core.errors import NotFound, PermissionDenied
+from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.schemas import ERRORS, vn
 from chinhquyenso.directory.models import OFFICER_ROLES, PROVINCE_ROLES
 
-from . import services
+from . import documents, services
+from .documents import step_result
 from .models import Dossier, Status
-from .queries import get_visible, public_lookup, work_queue
+from .queries import agency_register, get_visible, public_lookup, work_queue
 
 router = Router(tags=["Hồ sơ"])
 QUEUE_PAGE = 20
@@ -162,19 +164,7 @@ class QueueFilter(Schema):
     page: int = PField(1, ge=1, le=100000)
 
 
-def step_result(step, at) -> str | None:
-    """Trước hạn / Đúng hạn / Quá hạn on the process-control sheet (Mẫu 06)."""
-    if step.due_at is None or step.finished_at is None:
-        return None
-    if step.finished_at > step.due_at:
-        return "Quá hạn"
-    return "Trước hạn" if (step.due_at - step.finished_at).total_seconds() >= 86400 else (
-        "Đúng hạn"
-    )
-
-
 def dossier_out(d: Dossier) -> dict:
-    now = timezone.now()
     return {
         "code": d.code, "status": d.status, "status_name": Status(d.status).label,
         "procedure": {"code": d.procedure.code, "name": d.procedure.name},
@@ -191,7 +181,7 @@ def dossier_out(d: Dossier) -> dict:
         "steps": [{"position": s.position, "name": s.name, "role": s.role,
                    "agency": s.agency.code, "started_at": vn(s.started_at),
                    "due_at": vn(s.due_at), "finished_at": vn(s.finished_at),
-                   "result": step_result(s, now)}
+                   "result": step_result(s)}
                   for s in d.steps.select_related("agency").order_by("position")],
         "events": [{"at": vn(e.at), "action": e.action, "from_status": e.from_status,
                     "to_status": e.to_status, "actor": e.actor_label, "note": e.note}
@@ -206,10 +196,7 @@ def dossier_out(d: Dossier) -> dict:
     }
 
 
-def lookup_url(code: str) -> str:
-    from django.conf import settings
-
-    return f"{settings.CQS_PUBLIC_URL}/tra-cuu?ma={code}"
+lookup_url = documents.lookup_url
 
 
 @router.post("/dossiers", response={201: Created, **ERRORS}, auth=AUTH)
@@ -300,3 +287,42 @@ def lookup(request, code: str):
                  "status": d.status, "status_name": Status(d.status).label,
                  "submitted_at": vn(d.submitted_at), "received_at": vn(d.received_at),
                  "due_at": vn(d.due_at), "returned_at": vn(d.returned_at)}
+
+
+def _pdf(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@router.get("/dossiers/{code}/forms/{number}", response={200: None, **ERRORS}, auth=AUTH,
+            openapi_extra={"responses": {200: {"description": "PDF",
+                                               "content": {"application/pdf": {}}}}})
+def dossier_form(request, code: str, number: str):
+    """Mẫu 01–06 của Thông tư 03/2025/TT-VPCP cho hồ sơ này, dạng PDF."""
+    d = get_visible(request.auth, code)
+    if d is None:
+        raise NotFound("Không tìm thấy hồ sơ.")
+    return _pdf(documents.render_form(d, number), f"mau-{number}-{d.code}.pdf")
+
+
+class RegisterFilter(Schema):
+    date_from: date
+    date_to: date
+
+
+@router.get("/register", response={200: None, **ERRORS}, auth=AUTH,
+            openapi_extra={"responses": {200: {"description": "PDF",
+                                               "content": {"application/pdf": {}}}}})
+def register(request, filters: Query[RegisterFilter]):
+    """Mẫu 07: sổ theo dõi hồ sơ của cơ quan trong một khoảng thời gian (tối đa 2.000 hồ sơ)."""
+    user = request.auth
+    if user.role not in OFFICER_ROLES:
+        raise PermissionDenied("Chỉ cán bộ của cơ quan mới xem sổ theo dõi hồ sơ.")
+    if filters.date_to < filters.date_from or (filters.date_to - filters.date_from).days > 366:
+        raise ValidationFailed("Khoảng thời gian không hợp lệ (tối đa một năm).")
+    rows = list(agency_register(user, filters.date_from, filters.date_to)[:2001])
+    if len(rows) > 2000:
+        raise ValidationFailed("Quá 2.000 hồ sơ: hãy chọn khoảng thời gian ngắn hơn.")
+    return _pdf(documents.render_register(user.agency, rows, filters.date_from,
+                                          filters.date_to), "mau-07-so-theo-doi.pdf")

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import json
 import random
-from bisect import bisect
 import sys
 import time as _time
+from bisect import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -41,7 +41,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from chinhquyenso.catalog.models import ProcessStep, Procedure
+from chinhquyenso.catalog.models import Procedure, ProcessStep
 from chinhquyenso.core import audit
 from chinhquyenso.core.calendar import calendar_for
 from chinhquyenso.core.errors import ValidationFailed

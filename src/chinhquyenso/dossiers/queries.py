@@ -73,3 +73,16 @@ def public_lookup(code: str) -> Dossier | None:
         .filter(code=code)
         .first()
     )
+
+
+def agency_register(user, date_from, date_to):
+    """Dossiers the officer's agency received in a period (for Mẫu 07), oldest first."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    vn = ZoneInfo("Asia/Ho_Chi_Minh")
+    start = datetime.combine(date_from, time.min, tzinfo=vn)
+    end = datetime.combine(date_to, time.max, tzinfo=vn)
+    return (dossiers_visible_to(user).filter(agency_id=user.agency_id,
+                                              received_at__range=(start, end))
+            .select_related("procedure", "current_agency").order_by("received_at", "id"))
