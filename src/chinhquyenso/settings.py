@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # its Swagger UI assets, served locally (no CDN)
     "chinhquyenso.core",
     "chinhquyenso.directory",
     "chinhquyenso.catalog",
@@ -99,7 +100,7 @@ TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(os.environ.get("CQS_MEDIA_ROOT", VAR_DIR / "files"))
 

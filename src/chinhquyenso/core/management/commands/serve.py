@@ -15,9 +15,16 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 4)))
 
     def handle(self, *args, host, port, workers, threads, **opts):
+        from django.conf import settings
+        from django.core.management import call_command
+
+        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+        call_command("collectstatic", interactive=False, verbosity=0)
         exe = shutil.which("granian", path=os.path.dirname(sys.executable)) or "granian"
         argv = [exe, "--interface", "wsgi", "--host", host, "--port", str(port),
                 "--workers", str(workers), "--blocking-threads", str(threads),
+                "--static-path-route", "/" + settings.STATIC_URL.strip("/"),
+                "--static-path-mount", str(settings.STATIC_ROOT),
                 "--no-ws", "--log-level", "warning", "chinhquyenso.wsgi:application"]
         self.stdout.write(f"Chính quyền số: http://{host}:{port}/")
         self.stdout.flush()

@@ -11,17 +11,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dossiers", type=int, default=0, help="Số hồ sơ mẫu cần thêm")
-        parser.add_argument("--seed", type=int, default=None,
-                            help="Hạt giống ngẫu nhiên (mặc định: ngẫu nhiên, được in ra)")
-        parser.add_argument("--users-only", action="store_true",
-                            help="Chỉ tạo/cập nhật các tài khoản mẫu")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="Hạt giống ngẫu nhiên (mặc định: ngẫu nhiên, được in ra)",
+        )
+        parser.add_argument(
+            "--users-only", action="store_true", help="Chỉ tạo/cập nhật các tài khoản mẫu"
+        )
         parser.add_argument("--no-progress", action="store_true", help="Không hiện tiến trình")
+        parser.add_argument(
+            "--if-empty", action="store_true",
+            help="Chỉ thêm hồ sơ khi cơ sở dữ liệu chưa có hồ sơ nào (dùng trong make run)",
+        )
 
-    def handle(self, *args, dossiers, seed, users_only, no_progress, **o):
+    def handle(self, *args, dossiers, seed, users_only, no_progress, if_empty, **o):
         from chinhquyenso.dossiers.demo import DEMO_PASSWORD, ensure_demo_users, generate_dossiers
+        from chinhquyenso.dossiers.models import Dossier
 
         if dossiers < 0:
             raise CommandError("--dossiers phải không âm.")
+        if if_empty and Dossier.objects.exists():
+            self.stdout.write("Cơ sở dữ liệu đã có hồ sơ: không thêm hồ sơ mẫu.")
+            dossiers = 0
         try:
             users = ensure_demo_users()
             if not users_only and dossiers:
@@ -41,13 +54,16 @@ class Command(BaseCommand):
             f"{r.citizen} hồ sơ của «congdan»."
         )
         for code, n in sorted(r.statuses.items()):
-            self.stdout.write(f"  {code:>2} {Status(code).label:<40} {n:>9} "
-                              f"{100 * n / r.count:5.1f} %")
-        self.stdout.write(f"  Trễ hạn (kết thúc sau hạn trả): {r.late} "
-                          f"({100 * r.late / r.count:.1f} %)")
+            self.stdout.write(
+                f"  {code:>2} {Status(code).label:<40} {n:>9} {100 * n / r.count:5.1f} %"
+            )
+        self.stdout.write(
+            f"  Trễ hạn (kết thúc sau hạn trả): {r.late} ({100 * r.late / r.count:.1f} %)"
+        )
         if verbose:
-            self.stdout.write("  Thời gian: " + ", ".join(
-                f"{k} {v:.1f} s" for k, v in r.phases.items()))
+            self.stdout.write(
+                "  Thời gian: " + ", ".join(f"{k} {v:.1f} s" for k, v in r.phases.items())
+            )
 
     def _logins(self, users, password):
         if not users:
@@ -57,5 +73,4 @@ class Command(BaseCommand):
         self.stdout.write(f"\nTài khoản mẫu (mật khẩu: {password}):")
         self.stdout.write(f"  {'Tài khoản':<{w_user}}  {'Vai trò':<{w_role}}  Cơ quan")
         for u in users:
-            self.stdout.write(f"  {u['username']:<{w_user}}  {u['role']:<{w_role}}  "
-                              f"{u['agency']}")
+            self.stdout.write(f"  {u['username']:<{w_user}}  {u['role']:<{w_role}}  {u['agency']}")
