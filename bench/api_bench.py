@@ -79,6 +79,28 @@ def pgbench(db_url: str, sql: str, duration: int) -> tuple[float, float]:
         return tps, lat[int(len(lat) * 0.99)] / 1000 if lat else float("nan")
 
 
+def fill_form(schema: dict) -> dict:
+    """Form data valid against a procedure's form_schema (required fields only)."""
+    out = {}
+    for name in schema.get("required", []):
+        prop = schema["properties"][name]
+        if "enum" in prop:
+            out[name] = prop["enum"][0]
+        elif prop.get("type") == "integer":
+            out[name] = 1
+        elif prop.get("type") == "boolean":
+            out[name] = True
+        elif prop.get("format") == "date":
+            out[name] = "2026-11-01"
+        elif prop.get("format") == "email":
+            out[name] = "do.tai@example.vn"
+        elif "pattern" in prop:
+            out[name] = "0912345678"
+        else:
+            out[name] = "Đo Tải"
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dossiers", type=int, default=1_000_000)
@@ -119,7 +141,8 @@ def main():
     receiver = sh(*CQS, "token", "create", "--user", "bench_receiver", env=env).strip()
     port = free_port()
     server = subprocess.Popen([*CQS, "serve", "--port", str(port), "--workers", "2"], env=env,
-                              cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         time.sleep(3)
@@ -141,11 +164,13 @@ def main():
             tps, pg99 = pgbench(db, select, args.duration)
             print(f"lookup: {rps:,.0f} req/s, p99 {p99:.1f} ms | pgbench same SELECT: "
                   f"{tps:,.0f} tps, p99 {pg99:.2f} ms | ratio API/pgbench {rps / tps:.2f}")
+            schema = json.loads(subprocess.run(
+                ["curl", "-s", f"{base}/api/v1/procedures/{proc_code}"], capture_output=True,
+                text=True).stdout)["form_schema"]
             body = json.dumps({
                 "procedure": proc_code, "agency": agency_code,
                 "applicant": {"full_name": "Nguyễn Văn Đo Tải", "id_number": "000000000001"},
-                "form": {"child_full_name": "Đo Tải", "child_birth_date": "2026-11-01",
-                         "child_sex": "Nam"}})
+                "form": fill_form(schema)})
             sub = Path(tmp) / "submit.lua"
             sub.write_text(
                 "wrk.method = 'POST'\n"
@@ -157,7 +182,7 @@ def main():
                                     "-H", f"Authorization: Bearer {citizen}", "-d", body,
                                     f"{base}/api/v1/dossiers"], capture_output=True, text=True)
             if probe.stdout != "201":
-                print(f"  submission probe answered {probe.stdout}", file=sys.stderr)
+                raise SystemExit(f"submission probe answered {probe.stdout}, not 201")
             rps, p99 = wrk(f"{base}/api/v1/dossiers", args.duration, sub)
             print(f"submission: {rps:,.0f} dossiers/s, p99 {p99:.1f} ms")
             if args.queue_dossiers > n:

@@ -47,3 +47,15 @@ def test_committed_openapi_document_is_current():
     result = subprocess.run([sys.executable, "-m", "chinhquyenso.cli", "openapi", "--check",
                              "docs/openapi.json"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_calendar_set_and_unset_a_local_working_saturday(capsys):
+    """A local make-up Saturday counts; removing the decision restores the weekend."""
+    call_command("calendar", "set", "--date", "2027-02-13", "--working",
+                 "--reason", "Quyết định (mẫu) làm bù")
+    call_command("calendar", "due", "--received", "2027-02-03T09:00", "--working-days", "5")
+    assert capsys.readouterr().out.strip().endswith("2027-02-16T09:00+07:00")
+    call_command("calendar", "unset", "--date", "2027-02-13")
+    call_command("calendar", "due", "--received", "2027-02-03T09:00", "--working-days", "5")
+    assert capsys.readouterr().out.strip().endswith("2027-02-17T09:00+07:00")

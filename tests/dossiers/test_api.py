@@ -103,6 +103,11 @@ def test_public_lookup_shows_no_personal_data(api, agency):
     assert "Nguyễn Văn An" not in text and "001099012345" not in text
     assert r.json()["status_name"] == "Mới đăng ký"
     assert api(None).get("/lookup/KHONG-CO").status_code == 404
+    received = api("receiver").post(f"/dossiers/{code}/actions/receive").json()
+    after = api(None).get(f"/lookup/{code}").json()
+    assert after["status_name"] == "Được tiếp nhận"
+    assert after["due_at"] == received["due_at"] and after["due_at"].endswith("+07:00")
+    assert after["received_at"] == received["received_at"]
 
 
 def test_upload_checks_type_by_content_and_records_sha256(api):

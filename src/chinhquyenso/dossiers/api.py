@@ -281,12 +281,12 @@ def lookup(request, code: str):
     d = public_lookup(code)
     if d is None:
         raise NotFound("Không tìm thấy hồ sơ có mã này.")
-    return {"code": d.code,
-                 "procedure": {"code": d.procedure.code, "name": d.procedure.name},
-                 "agency": {"code": d.agency.code, "name": d.agency.name},
-                 "status": d.status, "status_name": Status(d.status).label,
-                 "submitted_at": vn(d.submitted_at), "received_at": vn(d.received_at),
-                 "due_at": vn(d.due_at), "returned_at": vn(d.returned_at)}
+    return {"code": d["code"],
+            "procedure": {"code": d["procedure_code"], "name": d["procedure_name"]},
+            "agency": {"code": d["agency_code"], "name": d["agency_name"]},
+            "status": d["status"], "status_name": Status(d["status"]).label,
+            "submitted_at": vn(d["submitted_at"]), "received_at": vn(d["received_at"]),
+            "due_at": vn(d["due_at"]), "returned_at": vn(d["returned_at"])}
 
 
 def _pdf(data: bytes, filename: str) -> HttpResponse:
