@@ -106,6 +106,8 @@ def main():
     ap.add_argument("--dossiers", type=int, default=1_000_000)
     ap.add_argument("--queue-dossiers", type=int, default=5_000_000)
     ap.add_argument("--duration", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=2, help="granian worker processes")
+    ap.add_argument("--threads", type=int, default=4, help="blocking threads per worker")
     ap.add_argument("--reuse", action="store_true", help="keep an existing cqs_bench database")
     args = ap.parse_args()
     if not shutil.which("wrk") or not shutil.which("pgbench"):
@@ -140,7 +142,8 @@ def main():
     citizen = sh(*CQS, "token", "create", "--user", "bench_citizen", env=env).strip()
     receiver = sh(*CQS, "token", "create", "--user", "bench_receiver", env=env).strip()
     port = free_port()
-    server = subprocess.Popen([*CQS, "serve", "--port", str(port), "--workers", "2"], env=env,
+    server = subprocess.Popen([*CQS, "serve", "--port", str(port), "--workers", str(args.workers),
+                               "--threads", str(args.threads)], env=env,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     base = f"http://127.0.0.1:{port}"

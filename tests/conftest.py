@@ -133,3 +133,13 @@ def birth_body(agency, **overrides) -> dict:
 @pytest.fixture(autouse=True)
 def _media(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogue_cache():
+    """Each test builds its own catalogue rows: no reference data may outlive a test."""
+    from chinhquyenso.catalog.queries import forget_procedure_references
+
+    forget_procedure_references()
+    yield
+    forget_procedure_references()

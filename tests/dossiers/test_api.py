@@ -143,3 +143,16 @@ def test_attachments_belong_to_the_dossier_and_cannot_be_reused(api, agency):
     assert again.status_code == 422
     stolen = api("citizen2").post("/dossiers", birth_body(agency, attachments=[att]))
     assert stolen.status_code == 422
+
+
+def test_queue_count_is_exact_up_to_its_limit(api, agency, monkeypatch):
+    from chinhquyenso.dossiers import queries
+
+    for _ in range(3):
+        api("citizen").post("/dossiers", birth_body(agency))
+    body = api("receiver").get("/queue").json()
+    assert (body["count"], body["count_exact"]) == (3, True)
+    monkeypatch.setattr(queries, "COUNT_LIMIT", 2)
+    monkeypatch.setattr(queries.bounded_count, "__defaults__", (2,))
+    body = api("receiver").get("/queue").json()
+    assert (body["count"], body["count_exact"]) == (2, False)

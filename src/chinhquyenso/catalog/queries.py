@@ -1,6 +1,8 @@
 """Read side of the catalogue: search that ignores diacritics and case, best match first."""
 
 import re
+import time
+from dataclasses import dataclass
 
 from django.db.models import Q
 
@@ -55,3 +57,46 @@ def search_procedures(q: str = "", *, level: str | None = None, agency=None,
         found = list(qs.filter(any_word))
     found.sort(key=lambda p: (-_score(query, words, p.search_text), p.name))
     return found
+
+
+@dataclass(frozen=True)
+class ProcedureRef:
+    """What a submission needs of a procedure, read once: the procedure, its steps, the
+    agencies that accept it (by identity code) and the agencies named on its steps."""
+
+    procedure: Procedure
+    steps: tuple
+    agencies: dict
+    step_agencies: dict
+
+
+_REF_TTL = 30.0  # seconds; `cqs catalog load` in this process clears it at once
+_refs: dict[str, tuple[float, ProcedureRef | None]] = {}
+
+
+def procedure_reference(code: str) -> ProcedureRef | None:
+    """The catalogue is reference data that changes a few times a year; every submission
+    used to read it again (five queries). Kept per process for at most 30 seconds."""
+    hit = _refs.get(code)
+    if hit is not None and time.monotonic() - hit[0] < _REF_TTL:
+        return hit[1]
+    from chinhquyenso.directory.models import Agency
+
+    proc = Procedure.objects.filter(code=code, active=True).first()
+    ref = None
+    if proc is not None:
+        steps = tuple(proc.steps.all())
+        keys = {s.agency_key for s in steps if s.agency_key}
+        ref = ProcedureRef(
+            procedure=proc, steps=steps,
+            agencies={a.code: a for a in proc.agencies.filter(active=True)},
+            step_agencies={a.key: a for a in Agency.objects.filter(key__in=keys)},
+        )
+    if len(_refs) > 5000:
+        _refs.clear()
+    _refs[code] = (time.monotonic(), ref)
+    return ref
+
+
+def forget_procedure_references() -> None:
+    _refs.clear()

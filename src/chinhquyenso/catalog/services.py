@@ -14,6 +14,7 @@ from chinhquyenso.core.text import fold
 from chinhquyenso.directory.models import Agency, AgencyKind
 
 from .models import Field, Level, OnlineMode, Procedure, ProcessStep, RequiredDocument
+from .queries import forget_procedure_references
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_CATALOG = DATA_DIR / "procedures.json"
@@ -113,6 +114,7 @@ def load_catalog(*, actor=None, path: Path | str = DEFAULT_CATALOG) -> int:
                 proc.agencies.set([agencies[proc.agency_key]])
         audit.record(actor=actor, verb="catalog.load",
                      data={"file": path.name, "procedures": len(spec["procedures"])})
+    forget_procedure_references()
     return len(spec["procedures"])
 
 

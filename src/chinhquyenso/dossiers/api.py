@@ -16,7 +16,7 @@ from chinhquyenso.directory.models import OFFICER_ROLES, PROVINCE_ROLES
 from . import documents, services
 from .documents import step_result
 from .models import Dossier, Status
-from .queries import agency_register, get_visible, public_lookup, work_queue
+from .queries import agency_register, bounded_count, get_visible, public_lookup, work_queue
 
 router = Router(tags=["Hồ sơ"])
 QUEUE_PAGE = 20
@@ -125,6 +125,7 @@ class QueueItem(Schema):
 class QueuePage(Schema):
     items: list[QueueItem]
     count: int
+    count_exact: bool
     page: int
     page_size: int
 
@@ -271,7 +272,7 @@ def queue(request, filters: Query[QueueFilter]):
                    "procedure": d.procedure.name, "applicant_name": d.applicant_name,
                    "submitted_at": vn(d.submitted_at), "due_at": vn(d.due_at),
                    "overdue": bool(d.due_at and d.due_at < now)} for d in rows],
-        "count": qs.count(), "page": filters.page, "page_size": QUEUE_PAGE,
+        **bounded_count(qs), "page": filters.page, "page_size": QUEUE_PAGE,
     }
 
 

@@ -83,6 +83,16 @@ _LOOKUP_FIELDS = ("code", "status", "submitted_at", "received_at", "due_at", "re
                   "procedure_code", "procedure_name", "agency_code", "agency_name")
 
 
+COUNT_LIMIT = 1000
+
+
+def bounded_count(qs, limit: int = COUNT_LIMIT) -> dict:
+    """`count` exact up to `limit`; beyond it, `limit` with `count_exact` false ("hơn 1.000"),
+    so that a page of a huge queue costs the same as a page of a small one."""
+    n = qs.order_by()[: limit + 1].count()
+    return {"count": min(n, limit), "count_exact": n <= limit}
+
+
 def public_lookup(code: str) -> dict | None:
     """The public status of one dossier, without personal data. The hottest read of the
     platform (every receipt's QR code leads here): one fixed statement on the unique index

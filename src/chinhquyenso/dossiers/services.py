@@ -14,6 +14,7 @@ Rules and their sources (../shared/research/one-stop-rules.md):
 - a stop at the applicant's request (Decree 118/2025 Art. 21, Mẫu 05).
 """
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
-from chinhquyenso.catalog.models import Procedure
+from chinhquyenso.catalog.queries import procedure_reference
 from chinhquyenso.core import audit, outbox
 from chinhquyenso.core.calendar import calendar_for
 from chinhquyenso.core.errors import (
@@ -223,25 +224,22 @@ def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict,
         raise PermissionDenied("Chỉ công dân, doanh nghiệp hoặc cán bộ tiếp nhận được nộp hồ sơ.")
     if channel not in Channel.values:
         raise ValidationFailed("Kênh nộp phải là online, counter hoặc post.")
-    proc = Procedure.objects.filter(code=procedure, active=True).first()
-    if proc is None:
+    ref = procedure_reference(procedure)
+    if ref is None:
         raise ValidationFailed(f"Không có thủ tục mã «{procedure}».")
-    ag = Agency.objects.filter(code=agency, active=True).first()
-    if ag is None or not proc.agencies.filter(pk=ag.pk).exists():
+    proc, ag = ref.procedure, ref.agencies.get(agency)
+    if ag is None:
         raise ValidationFailed(f"Cơ quan «{agency}» không tiếp nhận thủ tục này.")
     if actor.role == Role.RECEIVER and actor.agency_id != ag.pk:
         raise PermissionDenied("Cán bộ chỉ tiếp nhận hồ sơ cho cơ quan của mình.")
     person = validate_applicant(applicant or {}, business=actor.role == Role.BUSINESS)
     data = validate_form(proc.form, form if form is not None else {})
     at = at or now()
-    steps = list(proc.steps.all())
-    if not steps:
+    if not ref.steps:
         raise ValidationFailed("Thủ tục chưa có quy trình xử lý.")
-    step_agencies = {s.agency_key for s in steps if s.agency_key}
-    by_key = {a.key: a for a in Agency.objects.filter(key__in=step_agencies)}
     with transaction.atomic():
         dossier = Dossier.objects.create(
-            code=next_code(ag, at),
+            code=f"~{uuid.uuid4().hex}",  # replaced below, before commit
             procedure=proc, agency=ag, current_agency=ag,
             applicant_user=actor if actor.is_applicant else None,
             applicant_name=person["full_name"], applicant_id_number=person["id_number"],
@@ -252,11 +250,16 @@ def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict,
         )
         DossierStep.objects.bulk_create(
             DossierStep(dossier=dossier, position=i, name=s.name, role=s.role,
-                        agency=by_key.get(s.agency_key, ag), share=s.share,
+                        agency=ref.step_agencies.get(s.agency_key, ag), share=s.share,
                         started_at=at if i == 1 else None)
-            for i, s in enumerate(steps, 1)
+            for i, s in enumerate(ref.steps, 1)
         )
         count = _attach(actor, attachments, dossier, "submission")
+        # The code's daily ordinal and the audit chain's head are the two rows every
+        # submission to an agency must take in turn; they are taken last, so each is held
+        # only for the few statements before COMMIT.
+        dossier.code = next_code(ag, at)
+        Dossier.objects.filter(pk=dossier.pk).update(code=dossier.code)
         _record(actor=actor, dossier=dossier, action="submit", from_status=None,
                 data={"attachments": count, "channel": channel}, at=at)
     return dossier
