@@ -8,7 +8,8 @@ and `cqs demo`, starts `cqs serve` (granian, 2 workers) and drives it with wrk (
 package `wrk`; `make bench` installs it), 16 connections, on this same machine:
 - status look-up GET /api/v1/lookup/{code} of random codes, beside pgbench running the same
   SELECT on the same rows, and the ratio;
-- submission POST /api/v1/dossiers;
+- submission POST /api/v1/dossiers, spread over the agencies that accept the procedure
+  (a province's load) and, as the worst case, all to one agency;
 - officer queue first page GET /api/v1/queue with --queue-dossiers in the database.
 Prints one line per figure. Nothing here runs in `make test`.
 """
@@ -174,20 +175,30 @@ def main():
                 "procedure": proc_code, "agency": agency_code,
                 "applicant": {"full_name": "Nguyễn Văn Đo Tải", "id_number": "000000000001"},
                 "form": fill_form(schema)})
-            sub = Path(tmp) / "submit.lua"
-            sub.write_text(
-                "wrk.method = 'POST'\n"
-                f"wrk.body = {json.dumps(body)}\n"
-                "wrk.headers['Content-Type'] = 'application/json'\n"
-                f"wrk.headers['Authorization'] = 'Bearer {citizen}'\n")
             probe = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                                     "-X", "POST", "-H", "Content-Type: application/json",
                                     "-H", f"Authorization: Bearer {citizen}", "-d", body,
                                     f"{base}/api/v1/dossiers"], capture_output=True, text=True)
             if probe.stdout != "201":
                 raise SystemExit(f"submission probe answered {probe.stdout}, not 201")
-            rps, p99 = wrk(f"{base}/api/v1/dossiers", args.duration, sub)
-            print(f"submission: {rps:,.0f} dossiers/s, p99 {p99:.1f} ms")
+            agencies = json.loads(subprocess.run(
+                ["curl", "-s", f"{base}/api/v1/procedures/{proc_code}"], capture_output=True,
+                text=True).stdout)["agencies"]
+            template = body.replace(agency_code, "AGENCY_CODE")
+            for label, pool in [(f"spread over the {len(agencies)} agencies that accept it",
+                                 agencies), ("all to one agency (worst case)", [agency_code])]:
+                sub = Path(tmp) / "submit.lua"
+                sub.write_text(
+                    "agencies = {" + ",".join(json.dumps(a) for a in pool) + "}\n"
+                    f"template = {json.dumps(template)}\n"
+                    "headers = {['Content-Type'] = 'application/json',"
+                    f" ['Authorization'] = 'Bearer {citizen}'}}\n"
+                    "request = function()\n"
+                    "  local a = agencies[math.random(#agencies)]\n"
+                    "  local b = template:gsub('AGENCY_CODE', a)\n"
+                    "  return wrk.format('POST', '/api/v1/dossiers', headers, b)\nend\n")
+                rps, p99 = wrk(f"{base}/api/v1/dossiers", args.duration, sub)
+                print(f"submission, {label}: {rps:,.0f} dossiers/s, p99 {p99:.1f} ms")
             if args.queue_dossiers > n:
                 more = args.queue_dossiers - n
                 t = time.perf_counter()

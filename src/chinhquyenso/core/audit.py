@@ -5,7 +5,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import AuditHead, AuditRecord
@@ -13,42 +13,67 @@ from .models import AuditHead, AuditRecord
 GENESIS = "0" * 64
 
 
-def _digest(*, prev_hash: str, at, actor_id, actor_label, verb, target_type, target_id, data):
+def content_digest(*, at, actor_id, actor_label, verb, target_type, target_id, data) -> str:
+    """SHA-256 of one record's content, canonical JSON."""
     body = json.dumps(
-        [prev_hash, at.isoformat(), actor_id, actor_label, verb, target_type, target_id, data],
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
+        [at.isoformat(), actor_id, actor_label, verb, target_type, target_id, data],
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def link(prev_hash: str, content: str) -> str:
+    """A record's hash: SHA-256 of the previous record's hash followed by its content digest
+    (both lowercase hex). PostgreSQL computes the same in SQL (see _APPEND_SQL)."""
+    return hashlib.sha256((prev_hash + content).encode()).hexdigest()
+
+
+# One statement on PostgreSQL: lock the head, insert the record chained to it, move the
+# head. Taken as the last statement before COMMIT, the chain's one global lock is held for
+# this statement and the commit only.
+_APPEND_SQL = """
+WITH head AS (
+    SELECT last_hash FROM core_audithead WHERE id = 1 FOR UPDATE
+), rec AS (
+    INSERT INTO core_auditrecord
+        (at, actor_id, actor_label, verb, target_type, target_id, data, prev_hash, hash)
+    SELECT %s, %s, %s, %s, %s, %s, %s::jsonb, head.last_hash,
+           encode(sha256(convert_to(head.last_hash || %s, 'UTF8')), 'hex')
+    FROM head
+    RETURNING id, prev_hash, hash
+)
+UPDATE core_audithead h SET last_id = rec.id, last_hash = rec.hash, count = h.count + 1
+FROM rec WHERE h.id = 1
+RETURNING rec.id, rec.prev_hash, rec.hash
+"""
+
+
 def record(*, actor=None, verb: str, target=None, data: dict | None = None, actor_label: str = ""):
-    """Append one record. Call inside the transaction of the change it records, as late as
-    possible: it takes the chain's head lock until commit."""
+    """Append one record. Call inside the transaction of the change it records, as its last
+    write: it takes the chain's head lock until commit."""
     at = timezone.now()
     actor_id = actor.pk if actor is not None and actor.pk else None
     actor_label = actor_label or (actor.get_username() if actor_id else "system")
     target_type = target._meta.label_lower if target is not None else ""
     target_id = str(getattr(target, "code", None) or target.pk) if target is not None else ""
     data = json.loads(json.dumps(data or {}, default=str))
-    # No savepoint when the caller's transaction is already open: two round trips fewer
-    # while the head lock is held.
+    fields = {"at": at, "actor_id": actor_id, "actor_label": actor_label, "verb": verb,
+              "target_type": target_type, "target_id": target_id, "data": data}
+    content = content_digest(**fields)
     with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute(_APPEND_SQL, [at, actor_id, actor_label, verb, target_type,
+                                          target_id, json.dumps(data, ensure_ascii=False),
+                                          content])
+                row = cur.fetchone()
+            if row is not None:
+                return AuditRecord(pk=row[0], prev_hash=row[1], hash=row[2], **fields)
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
-        digest = _digest(
-            prev_hash=head.last_hash, at=at, actor_id=actor_id, actor_label=actor_label,
-            verb=verb, target_type=target_type, target_id=target_id, data=data,
-        )
-        rec = AuditRecord.objects.create(
-            at=at, actor_id=actor_id, actor_label=actor_label, verb=verb,
-            target_type=target_type, target_id=target_id, data=data,
-            prev_hash=head.last_hash, hash=digest,
-        )
-        AuditHead.objects.filter(pk=1).update(
-            last_id=rec.pk, last_hash=digest, count=head.count + 1
-        )
+        rec = AuditRecord.objects.create(prev_hash=head.last_hash,
+                                         hash=link(head.last_hash, content), **fields)
+        AuditHead.objects.filter(pk=1).update(last_id=rec.pk, last_hash=rec.hash,
+                                              count=head.count + 1)
     return rec
 
 
@@ -77,10 +102,10 @@ def verify(batch: int = 5000) -> VerifyResult:
                     f"bản ghi {r.pk}: liên kết tới bản ghi trước ({prev_id}) không khớp"
                     " — có bản ghi bị xóa hoặc sửa",
                 )
-            expect = _digest(
-                prev_hash=r.prev_hash, at=r.at, actor_id=r.actor_id, actor_label=r.actor_label,
-                verb=r.verb, target_type=r.target_type, target_id=r.target_id, data=r.data,
-            )
+            expect = link(r.prev_hash, content_digest(
+                at=r.at, actor_id=r.actor_id, actor_label=r.actor_label, verb=r.verb,
+                target_type=r.target_type, target_id=r.target_id, data=r.data,
+            ))
             if expect != r.hash:
                 return VerifyResult(False, checked, r.pk, f"bản ghi {r.pk}: nội dung đã bị sửa")
             prev_hash, prev_id = r.hash, r.pk

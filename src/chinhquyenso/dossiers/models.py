@@ -88,10 +88,7 @@ class Dossier(models.Model):
                          condition=models.Q(status__in=OPEN_STATUSES)),
             models.Index(fields=["due_at", "id"], name="dossier_open_due_idx",
                          condition=models.Q(status__in=OPEN_STATUSES)),
-            models.Index(fields=["current_agency", "status", "due_at"], name="dossier_queue_idx"),
-            models.Index(fields=["agency", "status", "due_at"], name="dossier_agency_queue_idx"),
             models.Index(fields=["applicant_user", "-submitted_at"], name="dossier_applicant_idx"),
-            models.Index(fields=["status", "due_at"], name="dossier_status_due_idx"),
             models.Index(fields=["received_at"], name="dossier_received_idx"),
         ]
 

@@ -14,7 +14,6 @@ Rules and their sources (../shared/research/one-stop-rules.md):
 - a stop at the applicant's request (Decree 118/2025 Art. 21, Mẫu 05).
 """
 
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -239,7 +238,7 @@ def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict,
         raise ValidationFailed("Thủ tục chưa có quy trình xử lý.")
     with transaction.atomic():
         dossier = Dossier.objects.create(
-            code=f"~{uuid.uuid4().hex}",  # replaced below, before commit
+            code=next_code(ag, at),
             procedure=proc, agency=ag, current_agency=ag,
             applicant_user=actor if actor.is_applicant else None,
             applicant_name=person["full_name"], applicant_id_number=person["id_number"],
@@ -248,24 +247,29 @@ def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict,
             status=S.NEW, current_step=1, submitted_at=at, fee=proc.fee,
             digitised=channel == Channel.ONLINE,
         )
-        DossierStep.objects.bulk_create(
-            DossierStep(dossier=dossier, position=i, name=s.name, role=s.role,
-                        agency=ref.step_agencies.get(s.agency_key, ag), share=s.share,
-                        started_at=at if i == 1 else None)
-            for i, s in enumerate(ref.steps, 1)
-        )
         count = _attach(actor, attachments, dossier, "submission")
-        # The code's daily ordinal and the audit chain's head are the two rows every
-        # submission to an agency must take in turn; they are taken last, so each is held
-        # only for the few statements before COMMIT.
-        dossier.code = next_code(ag, at)
-        Dossier.objects.filter(pk=dossier.pk).update(code=dossier.code)
         _record(actor=actor, dossier=dossier, action="submit", from_status=None,
                 data={"attachments": count, "channel": channel}, at=at)
     return dossier
 
 
 # --- deadlines -------------------------------------------------------------------------
+
+
+def _create_steps(dossier: Dossier) -> None:
+    """The procedure's internal process becomes the dossier's steps when it is received
+    (the reception step started at submission). Kept if they exist already."""
+    if DossierStep.objects.filter(dossier=dossier).exists():
+        return
+    ref = procedure_reference(dossier.procedure.code)
+    steps = ref.steps if ref is not None else tuple(dossier.procedure.steps.all())
+    by_key = ref.step_agencies if ref is not None else {}
+    DossierStep.objects.bulk_create(
+        DossierStep(dossier=dossier, position=i, name=s.name, role=s.role,
+                    agency=by_key.get(s.agency_key, dossier.agency), share=s.share,
+                    started_at=dossier.submitted_at if i == 1 else None)
+        for i, s in enumerate(steps, 1)
+    )
 
 
 def _plan_steps(dossier: Dossier, start: datetime, cal) -> None:
@@ -328,6 +332,7 @@ def receive_dossier(*, actor: User, dossier: Dossier, note: str = "") -> Dossier
         cal = calendar_for(dossier.agency)
         dossier.received_at = at
         dossier.clock_started_at = cal.next_working_moment(at)
+        _create_steps(dossier)
         _plan_steps(dossier, dossier.clock_started_at, cal)
         _advance(dossier, actor, at, note)
         dossier.save()
