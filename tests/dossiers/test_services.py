@@ -189,3 +189,16 @@ def test_withdrawal_by_the_applicant_ends_processing(people, agency):
     d = submit(people, agency)
     d = services.withdraw_dossier(actor=people["citizen"], dossier=d, note="Không cần nữa")
     assert d.status == Status.WITHDRAWN and d.ended_at is not None
+
+
+def test_queue_is_oldest_due_first_with_new_dossiers_last(people, agency, clock):
+    from chinhquyenso.dossiers.queries import queue_page, work_queue
+
+    late, early, new = (submit(people, agency) for _ in range(3))
+    clock.set("2026-11-26T09:00")
+    services.receive_dossier(actor=people["receiver"], dossier=late)
+    clock.set("2026-11-25T09:00")
+    services.receive_dossier(actor=people["receiver"], dossier=early)
+    rows = queue_page(work_queue(people["receiver"], at=at("2026-11-25T10:00")), 0, 20)
+    assert [r["code"] for r in rows] == [early.code, late.code, new.code]
+    assert work_queue(people["other_receiver"], at=at("2026-11-25T10:00")).count() == 0

@@ -16,7 +16,14 @@ from chinhquyenso.directory.models import OFFICER_ROLES, PROVINCE_ROLES
 from . import documents, services
 from .documents import step_result
 from .models import Dossier, Status
-from .queries import agency_register, bounded_count, get_visible, public_lookup, work_queue
+from .queries import (
+    agency_register,
+    bounded_count,
+    get_visible,
+    public_lookup,
+    queue_page,
+    work_queue,
+)
 
 router = Router(tags=["Hồ sơ"])
 QUEUE_PAGE = 20
@@ -266,12 +273,13 @@ def queue(request, filters: Query[QueueFilter]):
     now = timezone.now()
     qs = work_queue(user, status=filters.status, overdue=filters.overdue, at=now)
     start = (filters.page - 1) * QUEUE_PAGE
-    rows = list(qs[start:start + QUEUE_PAGE])
+    rows = queue_page(qs, start, QUEUE_PAGE)
     return {
-        "items": [{"code": d.code, "status": d.status, "status_name": Status(d.status).label,
-                   "procedure": d.procedure.name, "applicant_name": d.applicant_name,
-                   "submitted_at": vn(d.submitted_at), "due_at": vn(d.due_at),
-                   "overdue": bool(d.due_at and d.due_at < now)} for d in rows],
+        "items": [{"code": d["code"], "status": d["status"],
+                   "status_name": Status(d["status"]).label,
+                   "procedure": d["procedure__name"], "applicant_name": d["applicant_name"],
+                   "submitted_at": vn(d["submitted_at"]), "due_at": vn(d["due_at"]),
+                   "overdue": bool(d["due_at"] and d["due_at"] < now)} for d in rows],
         **bounded_count(qs), "page": filters.page, "page_size": QUEUE_PAGE,
     }
 
