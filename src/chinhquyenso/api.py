@@ -128,9 +128,11 @@ def on_http(request, exc: HttpError):
 
 def _register():
     from chinhquyenso.catalog.api import router as catalog_router
+    from chinhquyenso.directory.api import router as directory_router
     from chinhquyenso.dossiers.api import router as dossiers_router
 
     api.add_router("", catalog_router)
+    api.add_router("", directory_router)
     api.add_router("", dossiers_router)
 
 

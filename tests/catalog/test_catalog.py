@@ -90,3 +90,41 @@ def test_procedure_api_search_and_detail(loaded, client):
     assert detail["form_schema"]["required"] == ["ho_ten"]
     assert client.get("/api/v1/procedures/khong-co").status_code == 404
     assert client.get("/api/v1/procedures", {"level": "huyen"}).status_code == 422
+
+
+CSV_HEAD = ("code,name,field_code,field_name,level,agency,working_days,fee,online_mode,"
+            "legal_basis,documents,steps,source\n")
+
+
+def test_csv_creates_a_procedure_and_updates_one_keeping_its_steps_and_form(loaded, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text(
+        CSV_HEAD
+        + '1.002,Thủ tục đăng ký khai sinh,HT,Hộ tịch,commune,COMMUNE,1,8000,full,,,,'
+        + 'QĐ (mẫu)\n'
+        + '9.999,Thủ tục thử nghiệm CSV,TN,Thử nghiệm,province,SO_TP,2.5,0,partial,'
+        + '"Luật A; Nghị định B","Tờ khai; Bản sao CCCD",'
+        + '"Tiếp nhận=receiver=0.1; Thẩm định=specialist=0.7; Ký=leader=0.1; '
+        + 'Trả kết quả=receiver=0.1",https://example.vn\n',
+        encoding="utf-8")
+    assert load_catalog(path=path) == 2
+    updated = Procedure.objects.get(code="1.002")
+    assert (updated.working_days, updated.fee) == (Decimal("1"), 8000)
+    assert updated.steps.count() == 3 and updated.form[0]["name"] == "ho_ten"
+    new = Procedure.objects.get(code="9.999")
+    assert [d.name for d in new.documents.all()] == ["Tờ khai", "Bản sao CCCD"]
+    assert new.legal_basis == ["Luật A", "Nghị định B"] and new.steps.count() == 4
+
+
+def test_csv_with_errors_writes_nothing(loaded, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(CSV_HEAD + "1.002,X,HT,Hộ tịch,commune,COMMUNE,một,0,full,,,,\n"
+                    + "8.888,Mới,HT,Hộ tịch,commune,COMMUNE,3,0,full,,,,\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as err:
+        load_catalog(path=path)
+    assert "dòng 2" in err.value.detail and "dòng 3" in err.value.detail
+    assert Procedure.objects.get(code="1.002").name == "Thủ tục đăng ký khai sinh"
+    assert not Procedure.objects.filter(code="8.888").exists()
+    (tmp_path / "cols.csv").write_text("code,name\n1,x\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed, match="thiếu cột"):
+        load_catalog(path=tmp_path / "cols.csv")

@@ -60,3 +60,36 @@ def test_cli_rejects_an_unknown_role_and_an_officer_without_agency():
         call_command("user", "add", "--username", "x", "--role", "king")
     with pytest.raises(CommandError, match="cơ quan"):
         call_command("user", "add", "--username", "x", "--role", "specialist")
+
+
+@pytest.mark.django_db
+def test_agencies_api_tells_where_to_submit(client):
+    """Each commune People's Committee receives at its commune centre (Decree 118/2025
+    Art. 7); departments at the city's centre (Art. 8)."""
+    load_units(province=31)
+    load_agencies(province=31)
+    r = client.get("/api/v1/agencies", {"q": "hong bang"})
+    assert r.status_code == 200
+    item = r.json()["items"][0]
+    assert item["name"] == "Ủy ban nhân dân phường Hồng Bàng"
+    assert item["service_point"] == "Trung tâm Phục vụ hành chính công phường Hồng Bàng"
+    assert item["code_is_placeholder"] is True
+    so_tp = client.get("/api/v1/agencies", {"q": "so tu phap"}).json()["items"][0]
+    assert so_tp["service_point"].startswith("Trung tâm Phục vụ hành chính công thành phố")
+    assert client.get("/api/v1/agencies", {"page": 0}).status_code == 422
+
+
+@pytest.mark.django_db
+def test_cqs_init_is_idempotent(capsys):
+    from django.core.management import call_command
+
+    from chinhquyenso.catalog.models import Procedure
+
+    call_command("init", "--province", "31")
+    counts = (AdministrativeUnit.objects.count(), Agency.objects.count(),
+              Procedure.objects.count())
+    call_command("init", "--province", "31")
+    assert (AdministrativeUnit.objects.count(), Agency.objects.count(),
+            Procedure.objects.count()) == counts
+    assert counts[0] == 115 and counts[2] >= 40
+    assert "114 đơn vị cấp xã" in capsys.readouterr().out

@@ -53,14 +53,102 @@ def _check(spec: dict) -> list[str]:
     return errors
 
 
-def load_catalog(*, actor=None, path: Path | str = DEFAULT_CATALOG) -> int:
-    """Load or update a catalogue (JSON). All or nothing: a file with any error writes
-    nothing and raises ValidationFailed listing every error."""
-    path = Path(path)
+CSV_COLUMNS = ("code", "name", "field_code", "field_name", "level", "agency", "working_days",
+               "fee", "online_mode")
+CSV_OPTIONAL = ("fee_note", "payment_before_processing", "legal_basis", "documents", "steps",
+                "result", "result_type", "source", "note")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").split(";") if part.strip()]
+
+
+def _csv_steps(text: str, where: str, errors: list[str]) -> list[dict] | None:
+    """`Tiếp nhận hồ sơ=receiver=0.1; Thẩm định=specialist=0.6; …` (name=role=share)."""
+    steps = []
+    for part in _split(text):
+        pieces = [p.strip() for p in part.split("=")]
+        if len(pieces) != 3:
+            errors.append(f"{where}: bước «{part}» phải có dạng tên=vai trò=tỷ lệ")
+            continue
+        try:
+            share = float(pieces[2])
+        except ValueError:
+            errors.append(f"{where}: tỷ lệ «{pieces[2]}» không phải số")
+            continue
+        steps.append({"name": pieces[0], "role": pieces[1], "share": share})
+    return steps or None
+
+
+def _spec_from_csv(path: Path) -> dict:
+    """A flat CSV (one procedure per row; docs/catalog-format.md, "CSV") as the JSON spec.
+    A column left empty keeps what the database already holds for that procedure (its steps,
+    documents and form), so a spreadsheet can update names, times and fees alone."""
+    import csv
+
     try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValidationFailed(f"Không đọc được tệp danh mục {path}: {exc}") from exc
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValidationFailed(f"Không đọc được tệp CSV {path}: {exc}") from exc
+    if not rows:
+        raise ValidationFailed("Tệp CSV không có dòng dữ liệu nào.")
+    missing = [c for c in CSV_COLUMNS if c not in rows[0]]
+    if missing:
+        raise ValidationFailed("Tệp CSV thiếu cột: " + ", ".join(missing))
+    errors: list[str] = []
+    fields, procedures = {}, []
+    existing = {p.code: p for p in Procedure.objects.prefetch_related("steps", "documents")
+                .filter(code__in=[r["code"] for r in rows])}
+    for n, row in enumerate(rows, 2):
+        where = f"dòng {n} ({row.get('code') or '?'})"
+        fields[row["field_code"]] = row["field_name"]
+        old = existing.get(row["code"])
+        try:
+            days, fee = Decimal(row["working_days"]), int(row["fee"] or 0)
+        except (ArithmeticError, ValueError):
+            errors.append(f"{where}: working_days và fee phải là số")
+            continue
+        steps = _csv_steps(row.get("steps", ""), where, errors) or (
+            [{"name": s.name, "role": s.role, "share": float(s.share), "agency": s.agency_key}
+             for s in old.steps.all()] if old else [])
+        if not steps:
+            errors.append(f"{where}: thủ tục mới cần cột steps (quy trình nội bộ)")
+        documents = [{"code": f"TP{i}", "name": d, "required": True}
+                     for i, d in enumerate(_split(row.get("documents", "")), 1)] or (
+            [{"code": d.code, "name": d.name, "required": d.required, "template": d.template}
+             for d in old.documents.all()] if old else [])
+        procedures.append({
+            "code": row["code"], "name": row["name"], "field": row["field_code"],
+            "level": row["level"], "agency": row["agency"], "working_days": str(days),
+            "fee": fee, "online_mode": row["online_mode"], "steps": steps,
+            "documents": documents, "form": old.form if old else [],
+            "fee_note": row.get("fee_note", ""),
+            "payment_before_processing": (row.get("payment_before_processing") or "").strip()
+            .lower() in {"1", "true", "có", "x"},
+            "legal_basis": _split(row.get("legal_basis", "")) or (old.legal_basis if old
+                                                                  else []),
+            "result": row.get("result", ""), "result_type": row.get("result_type") or "both",
+            "source": row.get("source", ""), "note": row.get("note", ""),
+        })
+    if errors:
+        raise ValidationFailed("Tệp CSV có lỗi:\n" + "\n".join(errors), errors=errors)
+    return {"version": 1, "fields": [{"code": c, "name": n} for c, n in fields.items()],
+            "procedures": procedures}
+
+
+def load_catalog(*, actor=None, path: Path | str = DEFAULT_CATALOG) -> int:
+    """Load or update a catalogue: JSON, or a flat CSV (docs/catalog-format.md). All or
+    nothing: a file with any error writes nothing and raises ValidationFailed listing every
+    error."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        spec = _spec_from_csv(path)
+    else:
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValidationFailed(f"Không đọc được tệp danh mục {path}: {exc}") from exc
     errors = _check(spec)
     if errors:
         raise ValidationFailed("Tệp danh mục có lỗi:\n" + "\n".join(errors), errors=errors)

@@ -52,6 +52,10 @@ class Agency(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
     code_is_placeholder = models.BooleanField(default=False)
     code_source = models.TextField(blank=True)
+    service_point = models.CharField(
+        max_length=255, blank=True,
+        help_text="Nơi tiếp nhận, trả kết quả (trung tâm phục vụ hành chính công)",
+    )
     address = models.CharField(max_length=500, blank=True)
     phone = models.CharField(max_length=50, blank=True)
     email = models.CharField(max_length=150, blank=True)

@@ -115,6 +115,12 @@ def load_agencies(*, province: int) -> int:
                 )
                 by_key[key] = (agency, None)
                 count += 1
+        # Departments receive and return at the provincial centre (Decree 118/2025 Art. 8).
+        centre = by_key.get("TTPVHCC", (None,))[0]
+        if centre is not None:
+            Agency.objects.filter(pk__in=[a.pk for a, _ in by_key.values()]).exclude(
+                pk=centre.pk).update(service_point=centre.name)
+            Agency.objects.filter(pk=centre.pk).update(service_point=centre.name)
         for agency, parent_key in by_key.values():
             if parent_key and parent_key in by_key and agency.parent_id != by_key[parent_key][0].pk:
                 agency.parent = by_key[parent_key][0]
@@ -132,6 +138,9 @@ def load_agencies(*, province: int) -> int:
                     "name": name_pattern.format(ward_name=_lower_first(unit.name)),
                     "short_name": f"UBND {_lower_first(unit.name)}",
                     "kind": AgencyKind.COMMUNE,
+                    # The commune-level centre (Decree 118/2025 Art. 7).
+                    "service_point": "Trung tâm Phục vụ hành chính công "
+                    + _lower_first(unit.name),
                     "unit": unit,
                     "parent": by_key.get("UBND_TP", (None,))[0],
                     "code_is_placeholder": placeholder,
