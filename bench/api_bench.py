@@ -29,6 +29,8 @@ from pathlib import Path
 
 import psycopg
 
+from chinhquyenso.catalog.formschema import example_form_data
+
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
 CQS = [sys.executable, "-m", "chinhquyenso.cli"]
@@ -78,28 +80,6 @@ def pgbench(db_url: str, sql: str, duration: int) -> tuple[float, float]:
             lat += [int(line.split()[2]) for line in f.read_text().splitlines()]
         lat.sort()
         return tps, lat[int(len(lat) * 0.99)] / 1000 if lat else float("nan")
-
-
-def fill_form(schema: dict) -> dict:
-    """Form data valid against a procedure's form_schema (required fields only)."""
-    out = {}
-    for name in schema.get("required", []):
-        prop = schema["properties"][name]
-        if "enum" in prop:
-            out[name] = prop["enum"][0]
-        elif prop.get("type") == "integer":
-            out[name] = 1
-        elif prop.get("type") == "boolean":
-            out[name] = True
-        elif prop.get("format") == "date":
-            out[name] = "2026-11-01"
-        elif prop.get("format") == "email":
-            out[name] = "do.tai@example.vn"
-        elif "pattern" in prop:
-            out[name] = "0912345678"
-        else:
-            out[name] = "Đo Tải"
-    return out
 
 
 def main():
@@ -174,7 +154,7 @@ def main():
             body = json.dumps({
                 "procedure": proc_code, "agency": agency_code,
                 "applicant": {"full_name": "Nguyễn Văn Đo Tải", "id_number": "000000000001"},
-                "form": fill_form(schema)})
+                "form": example_form_data(schema)})
             probe = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                                     "-X", "POST", "-H", "Content-Type: application/json",
                                     "-H", f"Authorization: Bearer {citizen}", "-d", body,

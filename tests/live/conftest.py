@@ -16,6 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from chinhquyenso.catalog.formschema import example_form_data
+
 ROOT = Path(__file__).resolve().parents[2]
 CQS = [sys.executable, "-m", "chinhquyenso.cli"]
 BASE_URL = os.environ.get("DATABASE_URL", "")
@@ -98,35 +100,13 @@ class Platform:
         return p, p["agencies"][0]
 
 
-def _fill(schema: dict) -> dict:
-    """Form data valid against a procedure's form_schema."""
-    out = {}
-    for name in schema.get("required", []):
-        prop = schema["properties"][name]
-        if "enum" in prop:
-            out[name] = prop["enum"][0]
-        elif prop.get("type") == "integer":
-            out[name] = 1
-        elif prop.get("type") == "boolean":
-            out[name] = True
-        elif prop.get("format") == "date":
-            out[name] = "2026-11-01"
-        elif prop.get("format") == "email":
-            out[name] = "a@example.vn"
-        elif "pattern" in prop:
-            out[name] = "0912345678"
-        else:
-            out[name] = "Nguyễn Minh Khôi"[: prop.get("maxLength", 50)]
-    return out
-
-
 def submission(procedure: dict, agency: str, n: int = 0) -> dict:
     return {
         "procedure": procedure["code"], "agency": agency,
         "applicant": {"full_name": f"Nguyễn Văn Thử {n}", "id_number": "001099012345",
                       "phone": "0912345678", "email": "thu@example.vn",
                       "address": "Phường Hồng Bàng, Hải Phòng"},
-        "form": _fill(procedure["form_schema"]),
+        "form": example_form_data(procedure["form_schema"]),
     }
 
 

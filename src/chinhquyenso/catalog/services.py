@@ -243,3 +243,4 @@ def form_schema(procedure: Procedure) -> dict:
         "required": required,
         "additionalProperties": False,
     }
+
