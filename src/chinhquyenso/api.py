@@ -130,10 +130,12 @@ def _register():
     from chinhquyenso.catalog.api import router as catalog_router
     from chinhquyenso.directory.api import router as directory_router
     from chinhquyenso.dossiers.api import router as dossiers_router
+    from chinhquyenso.payments.api import router as payments_router
 
     api.add_router("", catalog_router)
     api.add_router("", directory_router)
     api.add_router("", dossiers_router)
+    api.add_router("", payments_router)
 
 
 _register()

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "chinhquyenso.directory",
     "chinhquyenso.catalog",
     "chinhquyenso.dossiers",
+    "chinhquyenso.payments",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +113,24 @@ CQS_PUBLIC_URL = os.environ.get("CQS_PUBLIC_URL", "http://127.0.0.1:8000").rstri
 CQS_MAX_UPLOAD_BYTES = int(os.environ.get("CQS_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = CQS_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Payment gateways. The defaults point at the local sandbox (`cqs payments sandbox`, started
+# by `make run`); a province sets its contracted VNPAY merchant here.
+VNPAY_TMN_CODE = os.environ.get("VNPAY_TMN_CODE", "CQSDEMO1")
+VNPAY_HASH_SECRET = os.environ.get("VNPAY_HASH_SECRET", "SANDBOXSECRETCHINHQUYENSO2026XYZ")
+VNPAY_PAYMENT_URL = os.environ.get("VNPAY_PAYMENT_URL",
+                                   "http://127.0.0.1:8100/paymentv2/vpcpay.html")
+VNPAY_API_URL = os.environ.get("VNPAY_API_URL",
+                               "http://127.0.0.1:8100/merchant_webapi/api/transaction")
+# The gateway of each agency (identity code → gateway name); others use the default.
+# Gateways: "vnpay" now; the national payment platform (PayGov) is the next one.
+CQS_PAYMENT_GATEWAY = os.environ.get("CQS_PAYMENT_GATEWAY", "vnpay")
+CQS_PAYMENT_GATEWAY_BY_AGENCY = dict(
+    pair.split("=", 1) for pair in os.environ.get("CQS_PAYMENT_GATEWAY_BY_AGENCY", "").split(",")
+    if "=" in pair
+)
+# Minutes a payment order stays open at the gateway (vnp_ExpireDate).
+CQS_PAYMENT_TTL_MINUTES = int(os.environ.get("CQS_PAYMENT_TTL_MINUTES", "15"))
 
 LOGGING = {
     "version": 1,

@@ -179,6 +179,7 @@ ACTION_LABELS = {
     "supplement": "bổ sung hồ sơ",
     "request-payment": "yêu cầu thực hiện nghĩa vụ tài chính",
     "confirm-payment": "xác nhận thanh toán",
+    "pay": "thanh toán",
     "forward": "chuyển xử lý",
     "approve": "phê duyệt",
     "reject": "từ chối giải quyết",
@@ -335,6 +336,11 @@ def receive_dossier(*, actor: User, dossier: Dossier, note: str = "") -> Dossier
         _create_steps(dossier)
         _plan_steps(dossier, dossier.clock_started_at, cal)
         _advance(dossier, actor, at, note)
+        if needs_payment_first(dossier):
+            # Yêu cầu thực hiện nghĩa vụ tài chính: processing waits for the fee, and the
+            # clock with it (research note §3.4).
+            dossier.status, dossier.resume_status = S.WAITING_PAYMENT, S.RECEIVED
+            dossier.paused_at = dossier.clock_started_at
         dossier.save()
         _record(actor=actor, dossier=dossier, action="receive", from_status=old, note=note,
                 data={"due_at": dossier.due_at.isoformat()})
@@ -416,17 +422,48 @@ def supplement_dossier(*, actor: User, dossier: Dossier, attachments: list | Non
         if sup:
             sup.completed_at = at
             sup.save(update_fields=["completed_at"])
-        if dossier.clock_started_at is not None and dossier.paused_at is not None:
-            cal = calendar_for(dossier.agency)
-            waited = cal.working_minutes_between(dossier.paused_at, at)
-            dossier.paused_minutes += waited
-            _shift_dues(dossier, waited, cal)
-        dossier.paused_at = None
-        dossier.resume_status = None
+        _resume_clock(dossier, at)
         dossier.save()
         _record(actor=actor, dossier=dossier, action="supplement", from_status=old, note=note,
                 data={"attachments": count})
     return dossier
+
+
+def _resume_clock(dossier: Dossier, at: datetime) -> None:
+    """End a wait for the applicant (supplement, payment): the working time spent waiting
+    does not count, so every remaining due date moves by it."""
+    if dossier.clock_started_at is not None and dossier.paused_at is not None:
+        cal = calendar_for(dossier.agency)
+        waited = cal.working_minutes_between(max(dossier.paused_at, dossier.clock_started_at),
+                                             at)
+        dossier.paused_minutes += waited
+        _shift_dues(dossier, waited, cal)
+    dossier.paused_at = None
+    dossier.resume_status = None
+
+
+def record_payment(*, dossier: Dossier, amount: int, at: datetime, online: bool = True,
+                   reference: str = "") -> Dossier:
+    """The fee is paid (a confirmed gateway callback or a querydr answer; Decree 118/2025
+    Art. 24). A dossier waiting for payment (status 6) continues where it stopped; the time
+    it waited does not count. Called by the payments app inside its own transaction."""
+    with transaction.atomic():
+        dossier = _lock(dossier)
+        dossier.paid_online = dossier.paid_online or online
+        old = dossier.status
+        if old == S.WAITING_PAYMENT:
+            dossier.status = _transition(dossier, "confirm-payment")
+            _resume_clock(dossier, at)
+        dossier.save()
+        _record(actor=None, dossier=dossier, action="pay", from_status=old,
+                data={"amount": amount, "online": online, "reference": reference}, at=at)
+    return dossier
+
+
+def needs_payment_first(dossier: Dossier) -> bool:
+    """The procedure asks for the fee before processing and it is not paid yet."""
+    return (dossier.procedure.payment_before_processing and dossier.fee > 0
+            and not dossier.paid_online)
 
 
 def forward_dossier(*, actor: User, dossier: Dossier, note: str = "",
