@@ -18,7 +18,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 run: install
 	$(BIN)/cqs init
 	$(BIN)/cqs demo --dossiers 20000 --if-empty
-	$(BIN)/cqs serve --port $(PORT)
+	$(BIN)/cqs payments sandbox --port 8100 & sandbox=$$!; \
+	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/cqs serve --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

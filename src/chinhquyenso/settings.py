@@ -122,6 +122,10 @@ VNPAY_PAYMENT_URL = os.environ.get("VNPAY_PAYMENT_URL",
                                    "http://127.0.0.1:8100/paymentv2/vpcpay.html")
 VNPAY_API_URL = os.environ.get("VNPAY_API_URL",
                                "http://127.0.0.1:8100/merchant_webapi/api/transaction")
+# Where the day's settlement file is read: a URL (the sandbox serves it) or a folder of
+# YYYY-MM-DD.csv files delivered by the gateway.
+VNPAY_SETTLEMENT_URL = os.environ.get("VNPAY_SETTLEMENT_URL", "http://127.0.0.1:8100/settlement")
+VNPAY_SETTLEMENT_DIR = os.environ.get("VNPAY_SETTLEMENT_DIR", str(VAR_DIR / "settlement"))
 # The gateway of each agency (identity code → gateway name); others use the default.
 # Gateways: "vnpay" now; the national payment platform (PayGov) is the next one.
 CQS_PAYMENT_GATEWAY = os.environ.get("CQS_PAYMENT_GATEWAY", "vnpay")

@@ -34,6 +34,14 @@ class Platform:
     def __init__(self, env: dict):
         self.env = env
         self.port = free_port()
+        # The local VNPAY sandbox this platform pays through (started by the `sandbox`
+        # fixture when a test needs it).
+        self.sandbox_port = free_port()
+        sandbox = f"http://127.0.0.1:{self.sandbox_port}"
+        env.update(VNPAY_PAYMENT_URL=f"{sandbox}/paymentv2/vpcpay.html",
+                   VNPAY_API_URL=f"{sandbox}/merchant_webapi/api/transaction",
+                   VNPAY_SETTLEMENT_URL=f"{sandbox}/settlement",
+                   CQS_PUBLIC_URL=f"http://127.0.0.1:{self.port}")
         self.proc: subprocess.Popen | None = None
         self.tokens: dict[str, str] = {}
 
@@ -144,3 +152,24 @@ def _first_agency(p: Platform):
     script = ("from chinhquyenso.catalog.models import Procedure as P;"
               "p=P.objects.get(code='1.001193');print(p.agencies.order_by('code')[0].code)")
     return None, p.cqs("shell", "--no-imports", "-c", script).strip()
+
+
+@pytest.fixture(scope="session")
+def sandbox(platform, tmp_path_factory):
+    """`cqs payments sandbox`, calling this platform's IPN endpoint."""
+    db = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3"
+    proc = subprocess.Popen(
+        [*CQS, "payments", "sandbox", "--port", str(platform.sandbox_port), "--db", str(db),
+         "--ipn-url", f"http://127.0.0.1:{platform.port}/api/v1/payments/vnpay/ipn"],
+        env=platform.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", platform.sandbox_port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{platform.sandbox_port}"
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=10)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from chinhquyenso.catalog.queries import forget_procedure_references
 from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.models import Dossier, Status
+from chinhquyenso.payments import services
 from chinhquyenso.payments.models import CallbackLog, LedgerEntry, PaymentOrder
 from tests.conftest import ON_POSTGRES, birth_body
 
@@ -195,3 +196,56 @@ def test_the_same_ipn_ten_times_at_once_confirms_once(api, dossier_code):
         t.join()
     assert sorted(answers) == ["00"] + ["02"] * 9
     assert LedgerEntry.objects.filter(order=order, kind="confirmed").count() == 1
+
+
+class FakeGateway:
+    """Stands in for the gateway's settlement file and querydr answers."""
+
+    name = "vnpay"
+
+    def __init__(self, rows=(), answers=None):
+        self.rows, self.answers = list(rows), answers or {}
+
+    def settlement(self, day):
+        return self.rows
+
+    def query(self, *, txn_ref, **kw):
+        return self.answers[txn_ref]
+
+
+def test_reconcile_lists_every_kind_of_mismatch(api, agency, dossier_code):
+    paid = pay(api, dossier_code)
+    ipn(ipn_params(paid))
+    second = api("citizen").post("/dossiers", birth_body(agency)).json()["code"]
+    only_here = pay(api, second)
+    ipn(ipn_params(only_here))
+    third = api("citizen").post("/dossiers", birth_body(agency)).json()["code"]
+    only_there = pay(api, third)  # the IPN never arrived
+    day = timezone.now().astimezone(services.VN).date()
+    rows = [{"txn_ref": paid.txn_ref, "amount": FEE + 1000, "status": "paid"},
+            {"txn_ref": only_there.txn_ref, "amount": FEE, "status": "paid"},
+            {"txn_ref": "LA-0001", "amount": 20_000, "status": "paid"}]
+    found = {(m.kind, m.txn_ref) for m in services.reconcile(day=day,
+                                                              gateway=FakeGateway(rows))}
+    assert found == {("amount", paid.txn_ref), ("gateway_only", only_there.txn_ref),
+                     ("gateway_only", "LA-0001"), ("platform_only", only_here.txn_ref)}
+
+
+def test_pending_orders_are_settled_by_querydr(api, agency, dossier_code, monkeypatch):
+    lost = pay(api, dossier_code)
+    other = api("citizen").post("/dossiers", birth_body(agency)).json()["code"]
+    never = pay(api, other)
+    old = timezone.now() - timedelta(minutes=30)
+    PaymentOrder.objects.update(created_at=old, expires_at=old + timedelta(minutes=15))
+    answers = {
+        lost.txn_ref: {"vnp_ResponseCode": "00", "vnp_TransactionStatus": "00",
+                       "vnp_Amount": str(FEE * 100), "vnp_TransactionNo": "99",
+                       "vnp_TxnRef": lost.txn_ref},
+        never.txn_ref: {"vnp_ResponseCode": "91", "vnp_TxnRef": never.txn_ref},
+    }
+    monkeypatch.setattr(services, "gateway_for", lambda agency: FakeGateway(answers=answers))
+    assert services.query_pending_orders() == {"paid": 1, "failed": 0, "expired": 1,
+                                               "pending": 0, "error": 0}
+    assert PaymentOrder.objects.get(pk=lost.pk).status == "paid"
+    assert Dossier.objects.get(code=dossier_code).paid_online
+    assert PaymentOrder.objects.get(pk=never.pk).status == "expired"

@@ -112,6 +112,7 @@ class DossierOut(Schema):
     returned_at: datetime | None
     current_step: int
     fee: int
+    paid_online: bool
     steps: list[StepOut]
     events: list[EventOut]
     supplements: list[SupplementOut]
@@ -186,6 +187,7 @@ def dossier_out(d: Dossier) -> dict:
         "submitted_at": vn(d.submitted_at), "received_at": vn(d.received_at),
         "due_at": vn(d.due_at), "finished_at": vn(d.finished_at),
         "returned_at": vn(d.returned_at), "current_step": d.current_step, "fee": d.fee,
+        "paid_online": d.paid_online,
         "steps": [{"position": s.position, "name": s.name, "role": s.role,
                    "agency": s.agency.code, "started_at": vn(s.started_at),
                    "due_at": vn(s.due_at), "finished_at": vn(s.finished_at),

@@ -7,7 +7,9 @@ so the same IPN delivered ten times at once confirms once (00) and answers 02 af
 
 import logging
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -21,10 +23,11 @@ from chinhquyenso.dossiers.models import Status
 from chinhquyenso.dossiers.queries import can_see
 
 from . import vnpay
-from .gateways import VnpayGateway, gateway_for
+from .gateways import GatewayError, VnpayGateway, gateway_for
 from .models import CallbackLog, EntryKind, LedgerEntry, OrderStatus, PaymentOrder
 
 log = logging.getLogger(__name__)
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ENDED = {Status.REFUSED, Status.WITHDRAWN, Status.STOPPED, Status.RETURNED}
 
 
@@ -106,26 +109,113 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
                    and params.get("vnp_TransactionStatus", "00") == "00")
         if success and at > order.expires_at + timedelta(minutes=5):
             return _answer(params, vnpay.IPN_ALREADY_CONFIRMED, "đơn đã hết hạn", txn_ref)
-        order.gateway_txn_no = params.get("vnp_TransactionNo", "")[:40]
-        order.bank_code = params.get("vnp_BankCode", "")[:20]
-        if success:
-            order.status, order.paid_at = OrderStatus.PAID, at
-            kind = EntryKind.CONFIRMED
-        else:
-            order.status, kind = OrderStatus.FAILED, EntryKind.FAILED
-        order.save(update_fields=["status", "paid_at", "gateway_txn_no", "bank_code"])
-        LedgerEntry.objects.create(order=order, kind=kind, amount=order.amount, at=at,
-                                   raw=params,
-                                   note=f"vnp_ResponseCode={params.get('vnp_ResponseCode')}")
-        reason = "đã xác nhận thanh toán" if success else "giao dịch không thành công"
-        if success:
-            dossier = order.dossier
-            if dossier.paid_online:
-                reason = "hồ sơ đã được thanh toán trước đó: cần hoàn tiền đơn này"
-            dossier_services.record_payment(dossier=dossier, amount=order.amount, at=at,
-                                            reference=order.txn_ref)
+        reason = _settle(order, params, success, at)
         return _answer(params, vnpay.IPN_CONFIRMED, reason, txn_ref)
 
+
+def _settle(order: PaymentOrder, params: dict, success: bool, at) -> str:
+    """Record the gateway's verdict on a pending order (caller holds the order's lock):
+    the order's state, one ledger entry with the raw answer, and the dossier's payment."""
+    order.gateway_txn_no = str(params.get("vnp_TransactionNo") or "")[:40]
+    order.bank_code = str(params.get("vnp_BankCode") or "")[:20]
+    if success:
+        order.status, order.paid_at = OrderStatus.PAID, at
+        kind = EntryKind.CONFIRMED
+    else:
+        order.status, kind = OrderStatus.FAILED, EntryKind.FAILED
+    order.save(update_fields=["status", "paid_at", "gateway_txn_no", "bank_code"])
+    LedgerEntry.objects.create(order=order, kind=kind, amount=order.amount, at=at, raw=params,
+                               note=f"vnp_ResponseCode={params.get('vnp_ResponseCode')}")
+    if not success:
+        return "giao dịch không thành công"
+    dossier = order.dossier
+    reason = ("hồ sơ đã được thanh toán trước đó: cần hoàn tiền đơn này" if dossier.paid_online
+              else "đã xác nhận thanh toán")
+    dossier_services.record_payment(dossier=dossier, amount=order.amount, at=at,
+                                    reference=order.txn_ref)
+    return reason
+
+
+# querydr answers: transaction not found at the gateway (the citizen never paid).
+QUERYDR_NOT_FOUND = "91"
+
+
+def query_pending_orders(*, older_than_minutes: int = 15) -> dict[str, int]:
+    """Ask the gateway about orders still pending after `older_than_minutes` (a lost IPN):
+    paid ones are confirmed, failed ones recorded, expired unpaid ones closed."""
+    at = now()
+    counts = {"paid": 0, "failed": 0, "expired": 0, "pending": 0, "error": 0}
+    pending = PaymentOrder.objects.select_related("agency").filter(
+        status=OrderStatus.PENDING, created_at__lt=at - timedelta(minutes=older_than_minutes))
+    for order in pending.order_by("created_at")[:1000]:
+        try:
+            answer = gateway_for(order.agency).query(
+                txn_ref=order.txn_ref, order_info=f"Truy van {order.txn_ref}",
+                created_at=order.created_at, ip_addr="127.0.0.1")
+        except (GatewayError, OSError, ValueError) as exc:
+            log.warning("querydr %s failed: %s", order.txn_ref, exc)
+            counts["error"] += 1
+            continue
+        with transaction.atomic():
+            order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+            if order.status != OrderStatus.PENDING:
+                continue
+            status = answer.get("vnp_TransactionStatus")
+            if answer.get("vnp_ResponseCode") == "00" and status == "00":
+                if vnpay.parse_amount(answer) != order.amount:
+                    counts["error"] += 1
+                    continue
+                _settle(order, answer, True, at)
+                counts["paid"] += 1
+            elif answer.get("vnp_ResponseCode") == "00" and status not in ("01", None):
+                _settle(order, answer, False, at)
+                counts["failed"] += 1
+            elif at > order.expires_at and answer.get("vnp_ResponseCode") == QUERYDR_NOT_FOUND:
+                order.status = OrderStatus.EXPIRED
+                order.save(update_fields=["status"])
+                counts["expired"] += 1
+            else:
+                counts["pending"] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    kind: str  # "gateway_only", "platform_only", "amount"
+    txn_ref: str
+    gateway_amount: int | None
+    platform_amount: int | None
+
+    @property
+    def label(self) -> str:
+        return {"gateway_only": "Cổng đã thu nhưng hệ thống chưa ghi nhận",
+                "platform_only": "Hệ thống ghi nhận nhưng cổng không có",
+                "amount": "Số tiền khác nhau"}[self.kind]
+
+
+def reconcile(*, day: date, gateway=None) -> list[Mismatch]:
+    """Compare the ledger with the gateway's settlement file for one day (VN time)."""
+    gateway = gateway or VnpayGateway()
+    rows = [r for r in gateway.settlement(day) if r.get("status") in ("paid", "00", "success")]
+    start = datetime.combine(day, time.min, tzinfo=VN)
+    end = start + timedelta(days=1)
+    ours = {o.txn_ref: o for o in PaymentOrder.objects.filter(
+        paid_at__gte=start, paid_at__lt=end, status__in=[OrderStatus.PAID,
+                                                         OrderStatus.REFUNDED])}
+    found = {o.txn_ref: o for o in PaymentOrder.objects.filter(
+        txn_ref__in=[r["txn_ref"] for r in rows])}
+    out = []
+    for r in rows:
+        order = found.get(r["txn_ref"])
+        if order is None or order.status not in (OrderStatus.PAID, OrderStatus.REFUNDED):
+            out.append(Mismatch("gateway_only", r["txn_ref"], r["amount"],
+                                order.amount if order else None))
+        elif order.amount != r["amount"]:
+            out.append(Mismatch("amount", r["txn_ref"], r["amount"], order.amount))
+    settled = {r["txn_ref"] for r in rows}
+    out += [Mismatch("platform_only", ref, None, o.amount) for ref, o in ours.items()
+            if ref not in settled]
+    return out
 
 def order_for_return(params: dict) -> tuple[PaymentOrder | None, bool]:
     """The return page displays the order's state as the platform knows it; the parameters
