@@ -647,6 +647,11 @@ def main(argv: list[str] | None = None) -> None:
     gateway = SandboxGateway(SandboxConfig.from_env(db_path=a.db, ipn_url=a.ipn_url))
     server = make_sandbox_server(gateway, a.host, a.port, verbose=True)
     print(f"Cổng VNPAY thử nghiệm: http://{a.host}:{server.server_port}{PAY_PATH}", flush=True)
+    run_sandbox_server(gateway, server)
+
+
+def run_sandbox_server(gateway, server) -> None:
+    """Serve until interrupted, then close the server and the sandbox's database."""
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -46,6 +46,7 @@ class Command(BaseCommand):
             SandboxConfig,
             SandboxGateway,
             make_sandbox_server,
+            run_sandbox_server,
         )
 
         config = SandboxConfig.from_env(
@@ -66,14 +67,7 @@ class Command(BaseCommand):
             f"IPN → {config.ipn_url} — dữ liệu: {config.db_path}"
         )
         self.stdout.flush()
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            gateway.close()
-            server.server_close()
-
+        run_sandbox_server(gateway, server)
 
     def handle_reconcile(self, *, date, **_):
         from datetime import date as date_type
