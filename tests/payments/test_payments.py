@@ -249,3 +249,13 @@ def test_pending_orders_are_settled_by_querydr(api, agency, dossier_code, monkey
     assert PaymentOrder.objects.get(pk=lost.pk).status == "paid"
     assert Dossier.objects.get(code=dossier_code).paid_online
     assert PaymentOrder.objects.get(pk=never.pk).status == "expired"
+
+
+def test_a_second_paid_order_of_a_paid_dossier_is_flagged_for_refund(api, dossier_code):
+    """Two tabs, two orders, both paid at the gateway: the second is recorded (the money was
+    taken) and its callback log says it must be refunded."""
+    first, second = pay(api, dossier_code), pay(api, dossier_code)
+    assert ipn(ipn_params(first))["RspCode"] == "00"
+    assert ipn(ipn_params(second))["RspCode"] == "00"
+    assert CallbackLog.objects.get(txn_ref=second.txn_ref).reason.endswith("cần hoàn tiền đơn này")
+    assert CallbackLog.objects.get(txn_ref=first.txn_ref).reason == "đã xác nhận thanh toán"

@@ -443,21 +443,27 @@ def _resume_clock(dossier: Dossier, at: datetime) -> None:
 
 
 def record_payment(*, dossier: Dossier, amount: int, at: datetime, online: bool = True,
-                   reference: str = "") -> Dossier:
+                   reference: str = "") -> bool:
     """The fee is paid (a confirmed gateway callback or a querydr answer; Decree 118/2025
     Art. 24). A dossier waiting for payment (status 6) continues where it stopped; the time
-    it waited does not count. Called by the payments app inside its own transaction."""
-    with transaction.atomic():
-        dossier = _lock(dossier)
+    it waited does not count. Called by the payments app inside its own transaction.
+    Returns False when the dossier had been paid already (a double payment to refund)."""
+    with transaction.atomic(savepoint=False):
+        # The hot path of every confirmed payment: lock the row alone (no joins); the
+        # agency is read only when the clock has to resume.
+        dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+        first = not dossier.paid_online
         dossier.paid_online = dossier.paid_online or online
         old = dossier.status
+        fields = ["paid_online", "updated_at"]
         if old == S.WAITING_PAYMENT:
             dossier.status = _transition(dossier, "confirm-payment")
             _resume_clock(dossier, at)
-        dossier.save()
+            fields += ["status", "resume_status", "paused_at", "paused_minutes", "due_at"]
+        dossier.save(update_fields=fields)
         _record(actor=None, dossier=dossier, action="pay", from_status=old,
                 data={"amount": amount, "online": online, "reference": reference}, at=at)
-    return dossier
+    return first
 
 
 def needs_payment_first(dossier: Dossier) -> bool:

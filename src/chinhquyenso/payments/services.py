@@ -19,7 +19,7 @@ from chinhquyenso.core import audit
 from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied
 from chinhquyenso.core.text import fold
 from chinhquyenso.dossiers import services as dossier_services
-from chinhquyenso.dossiers.models import Status
+from chinhquyenso.dossiers.models import Dossier, Status
 from chinhquyenso.dossiers.queries import can_see
 
 from . import vnpay
@@ -86,19 +86,21 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
     signature, 99 other)."""
     params = {k: v for k, v in params.items() if isinstance(v, str)}
     txn_ref = params.get("vnp_TxnRef", "")
-    order = PaymentOrder.objects.select_related("agency").filter(txn_ref=txn_ref).first()
-    gateway = gateway_for(order.agency) if order else VnpayGateway()
-    if not gateway.verify_callback(params):
-        return _answer(params, vnpay.IPN_INVALID_SIGNATURE, "chữ ký không hợp lệ", txn_ref)
-    if order is None:
-        return _answer(params, vnpay.IPN_ORDER_NOT_FOUND, "không có đơn thanh toán", txn_ref)
-    try:
-        amount = vnpay.parse_amount(params)
-    except (KeyError, ValueError):
-        return _answer(params, vnpay.IPN_INVALID_AMOUNT, "số tiền không đọc được", txn_ref)
     at = now()
     with transaction.atomic():
-        order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        # One read of the order, locked: the same IPN delivered ten times at once is
+        # serialised here, so it confirms once and answers 02 after.
+        order = (PaymentOrder.objects.select_for_update(of=("self",)).select_related("agency")
+                 .filter(txn_ref=txn_ref).first())
+        gateway = gateway_for(order.agency) if order else VnpayGateway()
+        if not gateway.verify_callback(params):
+            return _answer(params, vnpay.IPN_INVALID_SIGNATURE, "chữ ký không hợp lệ", txn_ref)
+        if order is None:
+            return _answer(params, vnpay.IPN_ORDER_NOT_FOUND, "không có đơn thanh toán", txn_ref)
+        try:
+            amount = vnpay.parse_amount(params)
+        except (KeyError, ValueError):
+            return _answer(params, vnpay.IPN_INVALID_AMOUNT, "số tiền không đọc được", txn_ref)
         if amount != order.amount:
             return _answer(params, vnpay.IPN_INVALID_AMOUNT,
                            f"số tiền {amount} khác đơn {order.amount}", txn_ref)
@@ -128,12 +130,10 @@ def _settle(order: PaymentOrder, params: dict, success: bool, at) -> str:
                                note=f"vnp_ResponseCode={params.get('vnp_ResponseCode')}")
     if not success:
         return "giao dịch không thành công"
-    dossier = order.dossier
-    reason = ("hồ sơ đã được thanh toán trước đó: cần hoàn tiền đơn này" if dossier.paid_online
-              else "đã xác nhận thanh toán")
-    dossier_services.record_payment(dossier=dossier, amount=order.amount, at=at,
-                                    reference=order.txn_ref)
-    return reason
+    first = dossier_services.record_payment(dossier=Dossier(pk=order.dossier_id),
+                                            amount=order.amount, at=at, reference=order.txn_ref)
+    return ("đã xác nhận thanh toán" if first
+            else "hồ sơ đã được thanh toán trước đó: cần hoàn tiền đơn này")
 
 
 # querydr answers: transaction not found at the gateway (the citizen never paid).
