@@ -58,6 +58,7 @@ def test_register_lists_the_agency_dossiers_of_the_period(api, agency):
 
     code = api("citizen").post("/dossiers", birth_body(agency)).json()["code"]
     api("receiver").post(f"/dossiers/{code}/actions/receive")
+    assert api("specialist").post(f"/dossiers/{code}/actions/forward").status_code == 200
     today = timezone.now().astimezone(services.VN).date().isoformat()
     text = pdf_text(api("receiver").get("/register", date_from=today, date_to=today))
     assert code.split("-")[0] in text

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Min
 
 from chinhquyenso.core.errors import Conflict, NotFound, ValidationFailed
 
@@ -112,10 +113,14 @@ def step_result(step) -> str | None:
 
 def render_register(agency, dossiers, date_from: datetime, date_to: datetime) -> bytes:
     """Mẫu 07, the agency's tracking register for a period."""
+    dossiers = list(dossiers)
+    # The first hand-over of each dossier, in one query for the whole register.
+    transfers = dict(DossierEvent.objects.filter(
+        dossier__in=dossiers, action="forward").values("dossier_id").annotate(
+        first=Min("at")).values_list("dossier_id", "first"))
     rows = []
     for d in dossiers:
-        transferred = d.events.filter(action="forward").order_by("at").values_list(
-            "at", flat=True).first()
+        transferred = transfers.get(d.pk)
         rows.append(pf.RegisterRow(
             code=d.code, procedure_name=d.procedure.name,
             applicant=pf.Applicant(d.applicant_name, d.applicant_id_number,

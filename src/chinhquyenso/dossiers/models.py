@@ -62,7 +62,6 @@ class Dossier(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     original_due_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
-    paused_remaining_minutes = models.IntegerField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(

@@ -12,33 +12,41 @@ from chinhquyenso.directory.models import APPLICANT_ROLES, OFFICER_ROLES, PROVIN
 from .models import OPEN_STATUSES, Dossier
 
 
-def _scope(user) -> Q | None:
-    """None: everything; Q: the filter; raises nothing. Anonymous users see nothing."""
+def _reach(user) -> str:
+    """The one rule of who sees which dossiers: "all" (province roles), "own" (applicants:
+    their own dossiers), "agency" (officers: dossiers their agency received or holds now),
+    "none" (anyone else, anonymous included). Both the query and the object check use it."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Q(pk__in=[])
+        return "none"
     if user.role in PROVINCE_ROLES:
-        return None
+        return "all"
     if user.role in APPLICANT_ROLES:
-        return Q(applicant_user=user)
+        return "own"
     if user.role in OFFICER_ROLES and user.agency_id:
-        return Q(agency_id=user.agency_id) | Q(current_agency_id=user.agency_id)
-    return Q(pk__in=[])
+        return "agency"
+    return "none"
 
 
 def dossiers_visible_to(user) -> QuerySet[Dossier]:
-    scope = _scope(user)
     qs = Dossier.objects.all()
-    return qs if scope is None else qs.filter(scope)
+    reach = _reach(user)
+    if reach == "all":
+        return qs
+    if reach == "own":
+        return qs.filter(applicant_user=user)
+    if reach == "agency":
+        return qs.filter(Q(agency_id=user.agency_id) | Q(current_agency_id=user.agency_id))
+    return qs.none()
 
 
 def can_see(user, dossier: Dossier) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.role in PROVINCE_ROLES:
+    """dossiers_visible_to(user) for one dossier already in hand, without a query."""
+    reach = _reach(user)
+    if reach == "all":
         return True
-    if user.role in APPLICANT_ROLES:
+    if reach == "own":
         return dossier.applicant_user_id == user.pk
-    if user.role in OFFICER_ROLES and user.agency_id:
+    if reach == "agency":
         return user.agency_id in (dossier.agency_id, dossier.current_agency_id)
     return False
 
