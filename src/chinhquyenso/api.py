@@ -128,14 +128,18 @@ def on_http(request, exc: HttpError):
 
 def _register():
     from chinhquyenso.catalog.api import router as catalog_router
+    from chinhquyenso.complaints.api import router as complaints_router
     from chinhquyenso.directory.api import router as directory_router
     from chinhquyenso.dossiers.api import router as dossiers_router
+    from chinhquyenso.monitoring.api import router as monitoring_router
     from chinhquyenso.payments.api import router as payments_router
 
     api.add_router("", catalog_router)
     api.add_router("", directory_router)
     api.add_router("", dossiers_router)
     api.add_router("", payments_router)
+    api.add_router("", monitoring_router)
+    api.add_router("", complaints_router)
 
 
 _register()

@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "chinhquyenso.catalog",
     "chinhquyenso.dossiers",
     "chinhquyenso.payments",
+    "chinhquyenso.portal",
+    "chinhquyenso.backoffice",
+    "chinhquyenso.monitoring",
+    "chinhquyenso.complaints",
 ]
 
 MIDDLEWARE = [
@@ -45,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "chinhquyenso.core.web.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "chinhquyenso.urls"
@@ -53,7 +58,7 @@ WSGI_APPLICATION = "chinhquyenso.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "core" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -142,3 +147,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Web sessions: cookies only over HTTPS when the deployment says so; officers' sessions end
+# after CQS_SESSION_MINUTES without activity (the back office renews them on each request).
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("CQS_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = int(os.environ.get("CQS_SESSION_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+CSRF_FAILURE_VIEW = "chinhquyenso.core.views.csrf_failure"
+LOGIN_URL = "/dang-nhap"
+
+# E-mail: console in development; a province sets EMAIL_BACKEND=smtp and EMAIL_HOST etc.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", "Dịch vụ công Hải Phòng <no-reply@localhost>"
+)

@@ -1,12 +1,12 @@
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from chinhquyenso.api import api
-from chinhquyenso.payments.views import payment_return
 
 urlpatterns = [
     path("api/v1/", api.urls),
-    path("thanh-toan/ket-qua", payment_return, name="payment-return"),
-    # Until the citizen portal has its home page, the root leads to the API documentation.
-    path("", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    path("thanh-toan/", include("chinhquyenso.payments.urls")),
+    path("can-bo/", include("chinhquyenso.backoffice.urls")),
+    path("giam-sat/", include("chinhquyenso.monitoring.urls")),
+    path("phan-anh/", include("chinhquyenso.complaints.urls")),
+    path("", include("chinhquyenso.portal.urls")),
 ]

@@ -80,10 +80,12 @@ class Role(models.TextChoices):
     AGENCY_ADMIN = "agency_admin", "Quản trị cơ quan"
     PROVINCE_ADMIN = "province_admin", "Quản trị cấp tỉnh"
     MONITOR = "monitor", "Giám sát"
+    ACCOUNTANT = "accountant", "Kế toán"
 
 
 APPLICANT_ROLES = {Role.CITIZEN, Role.BUSINESS}
-OFFICER_ROLES = {Role.RECEIVER, Role.SPECIALIST, Role.LEADER, Role.AGENCY_ADMIN}
+OFFICER_ROLES = {Role.RECEIVER, Role.SPECIALIST, Role.LEADER, Role.AGENCY_ADMIN,
+                 Role.ACCOUNTANT}
 PROVINCE_ROLES = {Role.PROVINCE_ADMIN, Role.MONITOR}
 
 

@@ -113,6 +113,7 @@ class DossierOut(Schema):
     current_step: int
     fee: int
     paid_online: bool
+    rating: str | None = None
     steps: list[StepOut]
     events: list[EventOut]
     supplements: list[SupplementOut]
@@ -165,6 +166,7 @@ class ActionIn(Schema):
     form: dict | None = None
     agency: str | None = PField(None, max_length=40)
     new_due_at: datetime | None = None
+    rating: str | None = PField(None, max_length=12)
 
 
 class QueueFilter(Schema):
@@ -187,7 +189,7 @@ def dossier_out(d: Dossier) -> dict:
         "submitted_at": vn(d.submitted_at), "received_at": vn(d.received_at),
         "due_at": vn(d.due_at), "finished_at": vn(d.finished_at),
         "returned_at": vn(d.returned_at), "current_step": d.current_step, "fee": d.fee,
-        "paid_online": d.paid_online,
+        "paid_online": d.paid_online, "rating": d.rating or None,
         "steps": [{"position": s.position, "name": s.name, "role": s.role,
                    "agency": s.agency.code, "started_at": vn(s.started_at),
                    "due_at": vn(s.due_at), "finished_at": vn(s.finished_at),
@@ -254,7 +256,8 @@ def get_dossier(request, code: str):
              auth=AUTH)
 def act(request, code: str, action: str, payload: ActionIn | None = None):
     """Thao tác trên hồ sơ: receive, refuse, request-supplement, supplement, forward,
-    approve, reject, return-result, withdraw (và extend: văn bản xin lỗi, hẹn lại)."""
+    approve, reject, return-result, withdraw (và extend: văn bản xin lỗi, hẹn lại; rate: người
+    nộp đánh giá mức độ hài lòng sau khi nhận kết quả, `rating` + `note`)."""
     if action not in services.ACTIONS:
         raise NotFound(f"Không có thao tác «{action}».")
     d = get_visible(request.auth, code)

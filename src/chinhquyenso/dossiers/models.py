@@ -31,6 +31,14 @@ class Channel(models.TextChoices):
     POST = "post", "Qua bưu chính công ích"
 
 
+class Rating(models.TextChoices):
+    # The national portal's three levels of the applicant's assessment (Decision 766,
+    # indicator 5.4 counts the "unsatisfied" ones; ../shared/research/766-index.md).
+    SATISFIED = "satisfied", "Hài lòng"
+    NORMAL = "normal", "Bình thường"
+    UNSATISFIED = "unsatisfied", "Không hài lòng"
+
+
 class Dossier(models.Model):
     code = models.CharField(max_length=60, unique=True)
     procedure = models.ForeignKey("catalog.Procedure", on_delete=models.PROTECT, related_name="+")
@@ -75,6 +83,9 @@ class Dossier(models.Model):
     digitised = models.BooleanField(default=False)
     electronic_result = models.BooleanField(default=False)
     reused_data = models.BooleanField(default=False)
+    rating = models.CharField(max_length=12, choices=Rating.choices, blank=True, db_default="")
+    rating_comment = models.TextField(blank=True, db_default="")
+    rated_at = models.DateTimeField(null=True, blank=True)
     is_demo = models.BooleanField(default=False, help_text="Dữ liệu mẫu (không có thật)")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

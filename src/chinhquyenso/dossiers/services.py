@@ -40,6 +40,7 @@ from .models import (
     DossierEvent,
     DossierStep,
     Extension,
+    Rating,
     Status,
     Supplement,
 )
@@ -591,6 +592,34 @@ def extend_due_date(*, actor: User, dossier: Dossier, new_due_at: datetime,
     return dossier
 
 
+def rate_dossier(*, actor: User, dossier: Dossier, rating: str, comment: str = "") -> Dossier:
+    """The applicant's assessment once the result is returned (Decision 766, indicator 5.4):
+    satisfied / normal / unsatisfied, with a comment. Once per dossier."""
+    if not can_see(actor, dossier) or dossier.applicant_user_id != actor.pk:
+        raise NotFound("Không tìm thấy hồ sơ.")
+    if rating not in Rating.values:
+        raise ValidationFailed(
+            "Mức đánh giá phải là «satisfied» (hài lòng), «normal» (bình thường) "
+            "hoặc «unsatisfied» (không hài lòng)."
+        )
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise ValidationFailed("Ý kiến đánh giá không được dài quá 2.000 ký tự.")
+    if rating == Rating.UNSATISFIED and not comment:
+        raise ValidationFailed("Xin cho biết lý do chưa hài lòng để cơ quan khắc phục.")
+    with transaction.atomic():
+        dossier = _lock(dossier)
+        if dossier.status != Status.RETURNED:
+            raise Conflict("Chỉ đánh giá được sau khi đã nhận kết quả.")
+        if dossier.rating:
+            raise Conflict("Hồ sơ này đã được đánh giá.")
+        dossier.rating, dossier.rating_comment, dossier.rated_at = rating, comment, now()
+        dossier.save(update_fields=["rating", "rating_comment", "rated_at", "updated_at"])
+        _record(actor=actor, dossier=dossier, action="rate", from_status=dossier.status,
+                note=comment, data={"rating": rating})
+    return dossier
+
+
 ACTIONS = {
     "receive": lambda actor, d, body: receive_dossier(actor=actor, dossier=d,
                                                       note=body.get("note", "")),
@@ -613,6 +642,8 @@ ACTIONS = {
                                                         note=body.get("note", "")),
     "extend": lambda actor, d, body: extend_due_date(
         actor=actor, dossier=d, new_due_at=body["new_due_at"], reason=body.get("note", "")),
+    "rate": lambda actor, d, body: rate_dossier(
+        actor=actor, dossier=d, rating=body.get("rating") or "", comment=body.get("note", "")),
 }
 
 
