@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "chinhquyenso.backoffice",
     "chinhquyenso.monitoring",
     "chinhquyenso.complaints",
+    "chinhquyenso.planning",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("thanh-toan/", include("chinhquyenso.payments.urls")),
     path("can-bo/", include("chinhquyenso.backoffice.urls")),
+    path("giam-sat/", include("chinhquyenso.planning.urls")),
     path("giam-sat/", include("chinhquyenso.monitoring.urls")),
     path("phan-anh/", include("chinhquyenso.complaints.urls")),
     path("", include("chinhquyenso.portal.urls")),
