@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # its Swagger UI assets, served locally (no CDN)
+    "oauth2_provider",  # the local OpenID Connect provider (development stand-in for VNeID)
     "chinhquyenso.core",
     "chinhquyenso.directory",
     "chinhquyenso.catalog",
@@ -66,6 +67,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "chinhquyenso.portal.context.portal",
             ]
         },
     }
@@ -167,3 +169,61 @@ EMAIL_BACKEND = os.environ.get(
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Dịch vụ công Hải Phòng <no-reply@localhost>"
 )
+# Text messages (SMS / Zalo OA) to applicants: a class with send(phone, text); the default
+# writes to the log. CQS_NOTIFY_INLINE=0 leaves deliveries to `cqs notifications send`.
+CQS_SMS_CHANNEL = os.environ.get("CQS_SMS_CHANNEL", "chinhquyenso.core.notify.LoggingTextChannel")
+CQS_NOTIFY_INLINE = env_bool("CQS_NOTIFY_INLINE", True)
+
+# Citizens and businesses sign in with OpenID Connect (VNeID / the national portal's SSO).
+# The issuer, client id and secret of the real provider go here; by default the platform
+# runs its own local provider under /idp/ (CQS_LOCAL_IDP) with demo identities.
+CQS_LOCAL_IDP = env_bool("CQS_LOCAL_IDP", True)
+CQS_OIDC_ISSUER = os.environ.get("CQS_OIDC_ISSUER", f"{CQS_PUBLIC_URL}/idp").rstrip("/")
+CQS_OIDC_CLIENT_ID = os.environ.get("CQS_OIDC_CLIENT_ID", "cqs-portal")
+CQS_OIDC_CLIENT_SECRET = os.environ.get("CQS_OIDC_CLIENT_SECRET", "dev-only-portal-client-secret")
+CQS_OIDC_SCOPES = os.environ.get("CQS_OIDC_SCOPES", "openid profile address phone email")
+
+
+def _idp_private_key() -> str:
+    """The local provider's RSA signing key: from the environment, else a file under var/
+    made once (O_EXCL, so that two workers starting together agree on one key)."""
+    if os.environ.get("OIDC_RSA_PRIVATE_KEY"):
+        return os.environ["OIDC_RSA_PRIVATE_KEY"]
+    path = VAR_DIR / "idp-rsa.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+    for _ in range(50):  # another process may be writing it right now
+        text = path.read_text()
+        if "END PRIVATE KEY" in text:
+            return text
+        import time
+
+        time.sleep(0.05)
+    raise RuntimeError(f"{path}: khóa ký của nhà cung cấp định danh không đọc được")
+
+
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _idp_private_key() if CQS_LOCAL_IDP else "",
+    "SCOPES": {"openid": "Định danh", "profile": "Thông tin cá nhân", "address": "Địa chỉ",
+               "phone": "Số điện thoại", "email": "Thư điện tử"},
+    "DEFAULT_SCOPES": ["openid"],
+    "OAUTH2_VALIDATOR_CLASS": "chinhquyenso.portal.idp.ClaimsValidator",
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 120,
+    # The issuer as configured (not as guessed from the Host header of each request).
+    "OIDC_ISS_ENDPOINT": CQS_OIDC_ISSUER if CQS_LOCAL_IDP else "",
+}

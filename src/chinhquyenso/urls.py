@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 
 from chinhquyenso.api import api
@@ -11,3 +12,6 @@ urlpatterns = [
     path("phan-anh/", include("chinhquyenso.complaints.urls")),
     path("", include("chinhquyenso.portal.urls")),
 ]
+if settings.CQS_LOCAL_IDP:  # the development stand-in for VNeID (portal/idp.py)
+    urlpatterns.insert(
+        0, path("idp/", include("chinhquyenso.portal.idp", namespace="oauth2_provider")))

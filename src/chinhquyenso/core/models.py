@@ -79,3 +79,29 @@ class CalendarOverride(models.Model):
     working = models.BooleanField(help_text="True: ngày làm việc bù; False: ngày nghỉ")
     reason = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Notification(models.Model):
+    """A message to one person: the in-portal inbox row, written in the same transaction as
+    the change it reports; e-mail and SMS/Zalo deliveries are recorded on it and retried by
+    `cqs notifications send` until they succeed."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="notifications")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_to = models.CharField(max_length=150, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    phone_to = models.CharField(max_length=20, blank=True)
+    texted_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_inbox_idx"),
+            models.Index(fields=["id"], name="notification_undelivered_idx",
+                         condition=models.Q(emailed_at__isnull=True) & ~models.Q(email_to="")),
+        ]

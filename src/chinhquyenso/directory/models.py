@@ -98,6 +98,12 @@ class User(AbstractUser):
     id_number = models.CharField("Số định danh cá nhân", max_length=12, blank=True, db_index=True)
     phone = models.CharField(max_length=20, blank=True)
     address = models.CharField(max_length=500, blank=True)
+    birth_date = models.DateField("Ngày sinh", null=True, blank=True)
+    # The identity provider's subject (VNeID / the national portal's SSO) for citizens and
+    # businesses who sign in with OpenID Connect; they have no password here.
+    oidc_subject = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # Which of the person's data came from the identity provider (shown as prefilled).
+    verified_fields = models.JSONField(default=list, blank=True)
 
     @property
     def is_applicant(self) -> bool:

@@ -47,7 +47,14 @@ from chinhquyenso.core.calendar import calendar_for
 from chinhquyenso.core.errors import ValidationFailed
 from chinhquyenso.core.text import fold
 from chinhquyenso.core.workcalendar import VN_TZ
-from chinhquyenso.directory.models import AdministrativeUnit, Agency, AgencyKind, Role, User
+from chinhquyenso.directory.models import (
+    APPLICANT_ROLES,
+    AdministrativeUnit,
+    Agency,
+    AgencyKind,
+    Role,
+    User,
+)
 from chinhquyenso.directory.services import add_user
 
 from .models import Dossier, Status
@@ -113,11 +120,42 @@ def ensure_demo_users(*, actor=None, province: int | None = None) -> list[dict]:
                 "full_name": name,
             }
         )
-    # One password hash for all (hashing is deliberately slow): the password is public.
-    User.objects.filter(username__in=[r["username"] for r in rows]).update(
-        password=make_password(DEMO_PASSWORD)
-    )
+    # One password hash for all officers (hashing is deliberately slow): the password is
+    # public. Citizens and businesses have no password here: they sign in through the
+    # identity provider, whose demo identities (portal/idp.py) carry the same password.
+    hashed = make_password(DEMO_PASSWORD)
+    names = [r["username"] for r in rows]
+    User.objects.filter(username__in=names).exclude(role__in=APPLICANT_ROLES).update(
+        password=hashed)
+    User.objects.filter(username__in=names, role__in=APPLICANT_ROLES).update(
+        password=make_password(None))
+    _demo_identities(hashed)
     return rows
+
+
+# Made-up identity data of the demo citizens and business, known to the local identity
+# provider only (the portal receives it in the ID token and marks it as verified).
+DEMO_IDENTITIES = {
+    "001099012345": ("1999-05-12", "Số 12 phố Minh Khai, phường Hồng Bàng, thành phố Hải Phòng",
+                     "0912000001", "congdan@example.vn"),
+    "001199054321": ("1999-11-02", "Số 5 đường Lạch Tray, phường Gia Viên, thành phố Hải Phòng",
+                     "0912000002", "congdan2@example.vn"),
+    "0201234567": (None, "Số 1 đường Điện Biên Phủ, phường Hồng Bàng, thành phố Hải Phòng",
+                   "0912000003", "doanhnghiep@example.vn"),
+}
+
+
+def _demo_identities(hashed_password: str) -> None:
+    from chinhquyenso.portal.models import IdpAccount
+
+    for _u, role, _p, name, id_number in DEMO_USERS:
+        if role not in APPLICANT_ROLES or id_number not in DEMO_IDENTITIES:
+            continue
+        born, address, phone, email = DEMO_IDENTITIES[id_number]
+        IdpAccount.objects.update_or_create(id_number=id_number, defaults=dict(
+            full_name=f"{name} {DEMO_MARK}", birth_date=date.fromisoformat(born) if born else None,
+            address=address, phone=phone, email=email, password=hashed_password, is_demo=True,
+            kind="business" if role == Role.BUSINESS else "citizen"))
 
 
 # --- made-up people ----------------------------------------------------------------------
@@ -223,6 +261,10 @@ P_STUCK_PAYMENT = 0.01  # of fee-paying dossiers: never paid (status 6)
 P_SUPPLEMENT = 0.07  # supplement asked and given during processing
 P_LATE = 0.03
 P_NOT_COLLECTED = 0.035  # finished, result never collected (stays status 9)
+# Of returned dossiers, how many applicants rate the service (Decision 766, indicator 5.4)
+# and how (made-up shares; a late result is rated "unsatisfied" more often).
+P_RATED = 0.45
+P_UNSATISFIED, P_UNSATISFIED_LATE, P_NORMAL = 0.02, 0.35, 0.12
 ONLINE_SHARE = 0.70
 POST_SHARE_IN_HOURS = 0.03
 
@@ -290,6 +332,8 @@ DOSSIER_COLUMNS = (
     "digitised",
     "electronic_result",
     "reused_data",
+    "rating",
+    "rated_at",
     "is_demo",
     "created_at",
     "updated_at",
@@ -945,6 +989,7 @@ class _RowMaker:
         supplements = paused_minutes = 0
         paid_online = F
         electronic = F
+        rating, rated_at = "", None
         step = p.n_steps or 1
         last = sub
         total = p.minutes
@@ -1048,6 +1093,12 @@ class _RowMaker:
                     )
                     if ret <= now and rnd() >= P_NOT_COLLECTED:
                         status, returned, last = S.RETURNED, ret, ret
+                        if rnd() < P_RATED:
+                            u = rnd()
+                            bad = P_UNSATISFIED_LATE if end > due else P_UNSATISFIED
+                            rating = ("unsatisfied" if u < bad else "normal"
+                                      if u < bad + P_NORMAL else "satisfied")
+                            rated_at = ret
                     else:
                         status = S.FINISHED
         self.statuses[status] += 1
@@ -1095,6 +1146,8 @@ class _RowMaker:
             T if online or rnd() < 0.55 else F,
             electronic,
             T if rnd() < (0.35 if online else 0.12) else F,
+            rating,
+            ts(rated_at),
             T,
             ts(sub),
             ts(last),

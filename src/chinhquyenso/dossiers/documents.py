@@ -101,6 +101,13 @@ def render_form(d: Dossier, number: str) -> bytes:
     return pf.render_process_sheet(info, handovers)
 
 
+def render_submission_ack(d: Dossier) -> bytes:
+    """Phiếu xác nhận nộp hồ sơ trực tuyến (see pdfforms.render_submission_ack)."""
+    components = [pf.Component(a.original_name) for a in d.attachments.order_by("created_at")
+                  if a.purpose == "submission"]
+    return pf.render_submission_ack(_info(d), components, lookup_url(d.code), d.submitted_at)
+
+
 def step_result(step) -> str | None:
     """Trước hạn / Đúng hạn / Quá hạn for one step (Mẫu 06): early means finished before the
     day its due time falls on; late means after the due time."""

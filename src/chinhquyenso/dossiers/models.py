@@ -24,6 +24,17 @@ class Status(models.IntegerChoices):
 OPEN_STATUSES = [1, 2, 4, 5, 6, 9]
 
 
+# What each recorded action is called on screens (history of a dossier).
+ACTION_LABELS = {
+    "submit": "Nộp hồ sơ", "receive": "Tiếp nhận hồ sơ", "refuse": "Từ chối tiếp nhận",
+    "request-supplement": "Yêu cầu bổ sung, hoàn thiện", "supplement": "Bổ sung hồ sơ",
+    "forward": "Chuyển xử lý", "approve": "Phê duyệt kết quả", "reject": "Không giải quyết",
+    "return-result": "Trả kết quả", "withdraw": "Rút hồ sơ",
+    "extend": "Xin lỗi và hẹn lại ngày trả kết quả", "pay": "Thanh toán phí, lệ phí",
+    "rate": "Đánh giá mức độ hài lòng",
+}
+
+
 class Channel(models.TextChoices):
     # KenhThucHien on the national portal: 1 trực tiếp, 2 trực tuyến, 3 bưu chính công ích.
     COUNTER = "counter", "Trực tiếp"

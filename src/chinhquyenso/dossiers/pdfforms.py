@@ -24,7 +24,8 @@ from fpdf.fonts import FontFace
 
 __all__ = [
     "FORMS", "Applicant", "Component", "DossierInfo", "Handover", "RegisterRow",
-    "format_datetime", "render_receipt", "render_supplement_request", "render_refusal",
+    "format_datetime", "render_receipt", "render_submission_ack", "render_supplement_request",
+    "render_refusal",
     "render_apology", "render_stop_notice", "render_process_sheet", "render_register",
 ]
 
@@ -37,6 +38,11 @@ FORMS = {
     "06": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
     "07": "Sổ theo dõi hồ sơ",
 }
+
+# Not a form of the circular: what the portal gives at once for an online submission, before
+# the desk receives it (Mẫu 01 follows at receipt).
+ACK = "XN"
+TITLES = {**FORMS, ACK: "Phiếu xác nhận nộp hồ sơ trực tuyến"}
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PLACE = "Hải Phòng"
@@ -159,8 +165,10 @@ class _Doc(FPDF):
         self.set_margins(10 if landscape else 20, 15, 10 if landscape else 15)
         self.c_margin = 0  # write() would pad every bold/regular run with it
         self.set_auto_page_break(True, margin=15)
-        self.set_title(f"Mẫu số {form_no}: {FORMS[form_no]}" + (f" – {subject}" if subject else ""))
-        self.set_subject(f"{FORMS[form_no]} (Mẫu số {form_no}, Thông tư 03/2025/TT-VPCP)")
+        title = TITLES[form_no] if form_no == ACK else f"Mẫu số {form_no}: {FORMS[form_no]}"
+        self.set_title(title + (f" – {subject}" if subject else ""))
+        self.set_subject(TITLES[form_no] if form_no == ACK else
+                         f"{FORMS[form_no]} (Mẫu số {form_no}, Thông tư 03/2025/TT-VPCP)")
         self.set_producer(PRODUCER)
         self.set_creator(PRODUCER)
         self.set_lang("vi-VN")
@@ -190,7 +198,8 @@ def _national_header(pdf: FPDF, form_no: str, agency: str, parent: str = "",
                      at: datetime | None = None, place: str = PLACE) -> None:
     """«Mẫu số 0x», agency block left, state header and place/date line right, then title."""
     pdf.set_font("Serif", "B", 10)
-    pdf.cell(0, 5, f"Mẫu số {form_no}", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, f"Mẫu số {form_no}" if form_no != ACK else "", align="R", new_x="LMARGIN",
+             new_y="NEXT")
     x0, y0 = pdf.l_margin, pdf.get_y() + 2
     left_w = min(pdf.epw / 2, 105)
     right_w = pdf.epw - left_w
@@ -217,7 +226,7 @@ def _national_header(pdf: FPDF, form_no: str, agency: str, parent: str = "",
     pdf.set_y(max(pdf.get_y(), left_bottom) + 6)
 
     pdf.set_font("Serif", "B", 13)
-    pdf.multi_cell(0, 6.5, FORMS[form_no].upper(), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6.5, TITLES[form_no].upper(), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
 
@@ -367,6 +376,33 @@ def render_receipt(info: DossierInfo, components: Sequence[Component], lookup_ur
         _fields(pdf, ("Vào Sổ theo dõi hồ sơ, Quyển số/Số thứ tự", register_no))
     _signatures(pdf, ("Người nộp hồ sơ", info.applicant.full_name, ""),
                 ("Người tiếp nhận hồ sơ", info.received_by, "người tiếp nhận hồ sơ"))
+    return pdf.to_bytes()
+
+
+def render_submission_ack(info: DossierInfo, components: Sequence[Component],
+                          lookup_url: str, submitted_at: datetime) -> bytes:
+    """The citizen's proof of an online submission: code, what was sent, when, and the QR
+    code of the public look-up. Not a receipt of the desk (Mẫu 01 comes at receipt)."""
+    pdf = _start(ACK, info, submitted_at)
+    qr_bottom = _qr(pdf, lookup_url)
+    pdf.set_right_margin(pdf.r_margin + 34)
+    _fields(pdf, ("Mã hồ sơ", info.code))
+    _text(pdf, "Hồ sơ của:")
+    _applicant(pdf, info.applicant)
+    pdf.set_right_margin(pdf.r_margin - 34)
+    pdf.set_y(max(pdf.get_y(), qr_bottom + 2))
+    _fields(pdf, ("Nội dung yêu cầu giải quyết", info.procedure_name))
+    _fields(pdf, ("Cơ quan tiếp nhận", info.agency_name))
+    _fields(pdf, ("Thời gian nộp trực tuyến", format_datetime(submitted_at)))
+    _text(pdf, "Thành phần hồ sơ đã gửi:")
+    _table(pdf, ("STT", "Tên tệp", "Số bản"),
+           [(n, c.name, f"{c.copies:02d}") for n, c in enumerate(components, 1)],
+           (12, pdf.epw - 34, 22), ("C", "L", "C"))
+    _fields(pdf, ("Thời gian giải quyết theo quy định",
+                  f"{info.working_days:02d} {info.days_unit}"))
+    _notes(pdf, "Hồ sơ đang chờ cơ quan tiếp nhận. Thời hạn giải quyết được tính từ khi hồ sơ "
+                "được tiếp nhận; Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01) sẽ được gửi "
+                "khi đó.", "Tra cứu tình trạng hồ sơ bằng mã QR hoặc tại địa chỉ in dưới mã.")
     return pdf.to_bytes()
 
 

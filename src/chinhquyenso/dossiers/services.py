@@ -31,9 +31,11 @@ from chinhquyenso.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from chinhquyenso.core.notify import notify
 from chinhquyenso.directory.models import Agency, Role, User
 
 from .models import (
+    OPEN_STATUSES,
     Attachment,
     Channel,
     Dossier,
@@ -140,6 +142,35 @@ def _record(*, actor, dossier: Dossier, action: str, from_status, note: str = ""
     outbox.publish(f"dossier.{action}", dossier, payload)
     audit.record(actor=actor, verb=f"dossier.{action}", target=dossier,
                  data={"note": note, **payload})
+    if dossier.applicant_user_id and (dossier.status != from_status or action in ALWAYS_NOTIFY):
+        _notify_applicant(dossier, action, note)
+
+
+# What the applicant is told (inbox, e-mail, SMS/Zalo) on every status change and on these.
+ALWAYS_NOTIFY = {"request-supplement", "extend", "pay"}
+NOTICE_TITLES = {
+    "submit": "Đã gửi hồ sơ {code}, đang chờ tiếp nhận",
+    "receive": "Hồ sơ {code} đã được tiếp nhận",
+    "request-supplement": "Hồ sơ {code} cần bổ sung giấy tờ",
+    "supplement": "Đã nhận giấy tờ bổ sung của hồ sơ {code}",
+    "extend": "Hồ sơ {code}: cơ quan xin lỗi và hẹn lại ngày trả kết quả",
+    "pay": "Đã nhận thanh toán phí, lệ phí của hồ sơ {code}",
+    "return-result": "Hồ sơ {code} đã được trả kết quả",
+}
+
+
+def _notify_applicant(dossier: Dossier, action: str, note: str) -> None:
+    title = NOTICE_TITLES.get(action, "Hồ sơ {code}: {status}").format(
+        code=dossier.code, status=Status(dossier.status).label.lower())
+    lines = [f"Trạng thái: {Status(dossier.status).label}."]
+    if dossier.due_at and dossier.status in OPEN_STATUSES:
+        due = timezone.localtime(dossier.due_at).strftime("%H:%M ngày %d/%m/%Y")
+        lines.append(f"Hẹn trả kết quả: {due}.")
+    if note:
+        lines.append(f"Ghi chú của cơ quan: {note}" if action != "submit" else note)
+    notify(user=User(pk=dossier.applicant_user_id), title=title, body="\n".join(lines),
+           link=f"/ca-nhan/ho-so/{dossier.code}", email=dossier.applicant_email,
+           phone=dossier.applicant_phone)
 
 
 def check_can_act(actor: User, dossier: Dossier, action: str) -> None:

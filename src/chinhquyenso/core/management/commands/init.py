@@ -18,6 +18,9 @@ class Command(BaseCommand):
         root, wards = load_units(province=province)
         agencies = load_agencies(province=province)
         procedures = load_catalog(path=catalog or DEFAULT_CATALOG)
+        from chinhquyenso.portal.idp import ensure_local_client
+
+        ensure_local_client()
         self.stdout.write(
             f"{root.name}: {wards} đơn vị cấp xã, {agencies} cơ quan, {procedures} thủ tục."
         )
