@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: install run test test-sqlite lint openapi bench clean
+.PHONY: install run test test-sqlite lint openapi bench clean browser
 
 install: $(VENV)/.installed
 
@@ -15,6 +15,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
+run: export CQS_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/cqs init
 	$(BIN)/cqs demo --dossiers 20000 --if-empty
@@ -28,17 +29,27 @@ lint: install
 openapi: install
 	$(BIN)/cqs openapi --write docs/openapi.json
 
+# What the browser tests need: Debian's Chromium (never a downloaded browser) and axe-core
+# from npm (package-lock.json). Without root or network the browser tests are skipped, with
+# the reason printed, and the rest of the suite still runs.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "make: không cài được Chromium (cần quyền root): bỏ qua kiểm thử trình duyệt"
+	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --loglevel=error || \
+	  echo "make: không cài được axe-core (npm): bỏ qua kiểm thử khả năng tiếp cận"
+
 # The whole suite on the database DATABASE_URL names (SQLite under var/ when unset).
-test: install lint
+test: install lint browser
 	$(BIN)/cqs openapi --check docs/openapi.json
 	$(BIN)/pytest -q
 
 # The same suite on SQLite, whatever DATABASE_URL says (CI runs both).
-test-sqlite: install
+test-sqlite: install browser
 	env -u DATABASE_URL $(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules
 
 # Benchmarks of docs/performance.md (PostgreSQL on 127.0.0.1:5432; several minutes).
 bench: install

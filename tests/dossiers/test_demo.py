@@ -9,6 +9,7 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -18,6 +19,7 @@ from chinhquyenso.core.models import AuditRecord
 from chinhquyenso.directory.models import Role, User
 from chinhquyenso.dossiers import demo, services
 from chinhquyenso.dossiers.models import Dossier, DossierSequence, DossierStep, Status
+from chinhquyenso.portal.models import IdpAccount
 from tests.conftest import ON_POSTGRES, birth_body
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -242,8 +244,13 @@ def test_demo_users(catalogue, agency, other_agency, fast_passwords):
     for name, (role, ag) in expected.items():
         u = users[name]
         assert u.role == role and u.agency_id == (ag.pk if ag else None)
-        assert u.check_password("demo12345")
         assert "(dữ liệu mẫu)" in u.full_name
+        if u.is_applicant:  # no password here: the identity provider holds the demo one
+            assert not u.has_usable_password()
+            account = IdpAccount.objects.get(id_number=u.id_number)
+            assert account.is_demo and check_password("demo12345", account.password)
+        else:
+            assert u.check_password("demo12345")
     assert users["congdan"].id_number == "001099012345"
     assert users["congdan2"].id_number == "001199054321"
     assert users["doanhnghiep"].id_number == "0201234567"

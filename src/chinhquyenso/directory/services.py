@@ -227,3 +227,140 @@ def user_for_token(token: str) -> User:
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
+
+
+# --- officers and agencies, managed from the back office (issue 4) ---------------------------
+
+ASSIGNABLE_ROLES = (Role.RECEIVER, Role.SPECIALIST, Role.LEADER, Role.ACCOUNTANT,
+                    Role.AGENCY_ADMIN)
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def _check_admin_of(actor: User, user: User | None = None) -> None:
+    """Agency admins manage the officers of their own agency (others: 404, not 403, so that
+    officers of other agencies are not even confirmed to exist)."""
+    if actor is None or actor.role != Role.AGENCY_ADMIN or actor.agency_id is None:
+        from chinhquyenso.core.errors import PermissionDenied
+
+        raise PermissionDenied("Chỉ quản trị cơ quan được quản lý cán bộ.")
+    if user is not None and (user.agency_id != actor.agency_id or user.role not in OFFICER_ROLES):
+        raise NotFound("Không tìm thấy cán bộ trong cơ quan của bạn.")
+
+
+def _check_role(role: str) -> None:
+    if role not in ASSIGNABLE_ROLES:
+        raise ValidationFailed(
+            "Vai trò phải là một trong: " + ", ".join(Role(r).label for r in ASSIGNABLE_ROLES)
+            + ".")
+
+
+def add_officer(*, actor: User, username: str, full_name: str, role: str, password: str,
+                email: str = "", phone: str = "") -> User:
+    """Quản trị cơ quan thêm một cán bộ vào cơ quan của mình."""
+    from chinhquyenso.core.errors import Conflict
+
+    _check_admin_of(actor)
+    username = (username or "").strip().lower()
+    errors = {}
+    if not (3 <= len(username) <= 150) or not set(username) <= USERNAME_CHARS:
+        errors["username"] = ("Tên đăng nhập gồm 3–150 ký tự: chữ thường không dấu, chữ số, "
+                              "dấu chấm, gạch dưới, gạch ngang.")
+    if not (full_name or "").strip() or len(full_name) > 150:
+        errors["full_name"] = "Vui lòng nhập họ và tên (tối đa 150 ký tự)."
+    if role not in ASSIGNABLE_ROLES:
+        errors["role"] = "Vai trò không hợp lệ."
+    if len(password or "") < 12:
+        errors["password"] = "Mật khẩu ban đầu phải có ít nhất 12 ký tự."
+    if errors:
+        raise ValidationFailed("Thông tin cán bộ chưa hợp lệ: " + " ".join(errors.values()),
+                               errors=errors)
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise Conflict(f"Tên đăng nhập «{username}» đã được dùng.")
+        user = User(username=username, full_name=full_name.strip(), role=role,
+                    agency_id=actor.agency_id, email=(email or "").strip()[:150],
+                    phone=(phone or "").strip()[:20], is_staff=True)
+        user.set_password(password)
+        user.save()
+        audit.record(actor=actor, verb="user.add", target=user,
+                     data={"role": role, "agency": actor.agency.code})
+    return user
+
+
+def change_officer_role(*, actor: User, user: User, role: str) -> User:
+    _check_admin_of(actor, user)
+    _check_role(role)
+    if user.pk == actor.pk:
+        raise ValidationFailed("Không tự đổi vai trò của chính mình.")
+    with transaction.atomic():
+        old = user.role
+        User.objects.filter(pk=user.pk).update(role=role)
+        user.role = role
+        audit.record(actor=actor, verb="user.role", target=user, data={"from": old, "to": role})
+    return user
+
+
+def deactivate_officer(*, actor: User, user: User) -> User:
+    """Cán bộ nghỉ việc, chuyển công tác: the account can no longer sign in (kept for the
+    history it signed)."""
+    _check_admin_of(actor, user)
+    if user.pk == actor.pk:
+        raise ValidationFailed("Không tự khóa tài khoản của chính mình.")
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        ApiToken.objects.filter(user=user, revoked=False).update(revoked=True)
+        audit.record(actor=actor, verb="user.deactivate", target=user)
+    return user
+
+
+def _check_hours(hours) -> list[list[str]]:
+    from datetime import time
+
+    try:
+        periods = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in hours]
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("Giờ làm việc phải theo dạng GG:PP (ví dụ 07:30).") from exc
+    if not periods:
+        raise ValidationFailed("Cần ít nhất một ca làm việc.")
+    for (a, b), nxt in zip(periods, periods[1:] + [None], strict=True):
+        if a >= b:
+            raise ValidationFailed("Giờ kết thúc ca phải sau giờ bắt đầu.")
+        if nxt is not None and nxt[0] < b:
+            raise ValidationFailed("Các ca làm việc phải theo thứ tự và không chồng nhau.")
+    return [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in periods]
+
+
+def update_agency(*, actor: User, agency: Agency, name: str, short_name: str = "",
+                  address: str = "", phone: str = "", email: str = "",
+                  working_hours=None) -> Agency:
+    """Quản trị cấp tỉnh sửa tên, liên hệ và giờ làm việc của một cơ quan (giờ làm việc
+    dùng để tính hạn giải quyết)."""
+    from chinhquyenso.core.errors import PermissionDenied
+
+    if actor is None or actor.role != Role.PROVINCE_ADMIN:
+        raise PermissionDenied("Chỉ quản trị cấp tỉnh được sửa thông tin cơ quan.")
+    name = (name or "").strip()
+    if not name or len(name) > 255:
+        raise ValidationFailed("Vui lòng nhập tên cơ quan (tối đa 255 ký tự).")
+    limits = {"short_name": (short_name, 150), "address": (address, 500), "phone": (phone, 50),
+              "email": (email, 150)}
+    for label, (value, limit) in limits.items():
+        if len((value or "").strip()) > limit:
+            raise ValidationFailed(f"Trường «{label}» dài quá {limit} ký tự.")
+    hours = _check_hours(working_hours) if working_hours is not None else agency.working_hours
+    with transaction.atomic():
+        before = {"name": agency.name, "short_name": agency.short_name,
+                  "address": agency.address, "phone": agency.phone, "email": agency.email,
+                  "working_hours": agency.working_hours}
+        agency.name, agency.short_name = name, (short_name or "").strip()
+        agency.address, agency.phone = (address or "").strip(), (phone or "").strip()
+        agency.email, agency.working_hours = (email or "").strip(), hours
+        agency.save(update_fields=["name", "short_name", "address", "phone", "email",
+                                   "working_hours"])
+        audit.record(actor=actor, verb="agency.update", target=agency,
+                     data={"before": before, "after": {
+                         "name": agency.name, "short_name": agency.short_name,
+                         "address": agency.address, "phone": agency.phone,
+                         "email": agency.email, "working_hours": hours}})
+    return agency

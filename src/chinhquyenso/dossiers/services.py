@@ -250,7 +250,7 @@ def _attach(actor: User, ids: list, dossier: Dossier, purpose: str) -> int:
 
 def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict, form: dict,
                    attachments: list | None = None, channel: str = Channel.ONLINE,
-                   at: datetime | None = None) -> Dossier:
+                   at: datetime | None = None, digitised: bool | None = None) -> Dossier:
     """Nộp hồ sơ: a citizen or business submits; the dossier gets its code at once."""
     if actor.role not in {Role.CITIZEN, Role.BUSINESS, Role.RECEIVER}:
         raise PermissionDenied("Chỉ công dân, doanh nghiệp hoặc cán bộ tiếp nhận được nộp hồ sơ.")
@@ -278,7 +278,9 @@ def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict,
             applicant_phone=person["phone"], applicant_email=person["email"],
             applicant_address=person["address"], form=data, channel=channel,
             status=S.NEW, current_step=1, submitted_at=at, fee=proc.fee,
-            digitised=channel == Channel.ONLINE,
+            # Số hóa: online dossiers are digital from the start; a paper dossier is
+            # digitised when the desk scans it in (indicator group 4 of Decision 766).
+            digitised=(channel == Channel.ONLINE) if digitised is None else digitised,
         )
         count = _attach(actor, attachments, dossier, "submission")
         _record(actor=actor, dossier=dossier, action="submit", from_status=None,

@@ -21,6 +21,9 @@ class Command(BaseCommand):
         from chinhquyenso.portal.idp import ensure_local_client
 
         ensure_local_client()
+        from chinhquyenso.planning.services import load_targets
+
+        load_targets()
         self.stdout.write(
             f"{root.name}: {wards} đơn vị cấp xã, {agencies} cơ quan, {procedures} thủ tục."
         )

@@ -37,12 +37,18 @@ class Command(BaseCommand):
             dossiers = 0
         try:
             users = ensure_demo_users()
+            from chinhquyenso.backoffice.services import DEMO_TOTP_SECRET, set_demo_totp
+
+            set_demo_totp()
             if not users_only and dossiers:
                 result = generate_dossiers(dossiers, seed=seed, progress=not no_progress)
                 self._summary(result, verbose=o.get("verbosity", 1) > 1)
         except DomainError as exc:
             raise CommandError(exc.detail) from exc
         self._logins(users, DEMO_PASSWORD)
+        self.stdout.write(
+            "Mã xác thực (TOTP) mẫu cho lãnh đạo/quản trị — khóa công khai, chỉ dữ liệu mẫu: "
+            f"{DEMO_TOTP_SECRET}")
 
     def _summary(self, r, verbose=False):
         from chinhquyenso.dossiers.models import Status

@@ -1,0 +1,128 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a real platform (`cqs serve`
+and the payment sandbox as separate processes, PostgreSQL when DATABASE_URL names it).
+The Makefile installs Chromium from Debian's packages and axe-core from npm; no browser is
+ever downloaded."""
+
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ..live.conftest import BASE_URL, ON_POSTGRES, ROOT, Platform
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "docs" / "screenshots"
+# Chromium as root, headless, with nothing that calls out to Google's services (this
+# machine's network is closed: those calls would fail by the dozen).
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--no-proxy-server"]
+
+
+def _need(path: Path, how: str):
+    if not path.exists():
+        pytest.skip(f"{path} chưa có: {how}")
+
+
+@pytest.fixture(scope="session")
+def web_platform(tmp_path_factory):
+    """A platform with the demo accounts (and their demo identities at the local provider)
+    and a few hundred demo dossiers, like `make run`."""
+    tmp = tmp_path_factory.mktemp("browser")
+    env = {**os.environ, "CQS_VAR_DIR": str(tmp), "DJANGO_SETTINGS_MODULE":
+           "chinhquyenso.settings", "PYTHONPATH": str(ROOT / "src"), "CQS_NOTIFY_INLINE": "1"}
+    dbname = admin = None
+    if ON_POSTGRES:
+        dbname = f"cqs_web_{uuid.uuid4().hex[:8]}"
+        admin = BASE_URL.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"CREATE DATABASE {dbname}")
+        env["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/" + dbname
+    else:
+        env.pop("DATABASE_URL", None)
+    p = Platform(env)
+    p.env["CQS_PUBLIC_URL"] = f"http://127.0.0.1:{p.port}"
+    p.cqs("init", "--province", "31")
+    p.cqs("demo", "--dossiers", "300", "--seed", "7", "--no-progress")
+    p.start()
+    sandbox = subprocess.Popen(
+        [*p_cqs(), "payments", "sandbox", "--port", str(p.sandbox_port), "--db",
+         str(tmp / "sandbox.sqlite3"), "--ipn-url",
+         f"http://127.0.0.1:{p.port}/api/v1/payments/vnpay/ipn"],
+        env=p.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    time.sleep(0.5)
+    yield p
+    sandbox.terminate()
+    sandbox.wait(timeout=10)
+    p.stop()
+    if dbname:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+
+
+def p_cqs():
+    from ..live.conftest import CQS
+
+    return CQS
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _need(Path(CHROMIUM), "make test cài Chromium từ gói Debian (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A phone-sized page (360 × 740, touch), Vietnamese locale, CSP enforced."""
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
+                              has_touch=True, locale="vi-VN", device_scale_factor=2)
+    page = ctx.new_page()
+    page.csp_errors = []
+    page.on("console", lambda m: "Content Security Policy" in m.text
+            and page.csp_errors.append(m.text))
+    yield page
+    ctx.close()
+
+
+@pytest.fixture
+def axe_page(browser):
+    """A page in which axe-core is injected (CSP bypassed for the injected script only)."""
+    _need(AXE, "make test cài axe-core từ npm (npm ci)")
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True,
+                              locale="vi-VN")
+    yield ctx.new_page()
+    ctx.close()
+
+
+def axe_violations(page) -> list[dict]:
+    """Serious and critical violations of WCAG 2.1 A/AA rules on the current page."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in result["violations"] if v["impact"] in {"serious", "critical"}]
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def fits_width(page) -> bool:
+    """No horizontal scrolling at the current viewport."""
+    return page.evaluate(
+        "() => document.documentElement.scrollWidth <= window.innerWidth + 1")

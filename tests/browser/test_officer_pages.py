@@ -1,0 +1,51 @@
+"""The officer's queue in the browser: axe-core finds no serious or critical violation, and
+the page fits a phone as well as a desk screen."""
+
+import pyotp
+import pytest
+
+from .conftest import AXE, _need, axe_violations, fits_width
+from .test_journey import DEMO_TOTP
+
+
+# One received dossier of the demo citizen at the demo ward, so that the queue has a row.
+SUBMIT_ONE = """
+from chinhquyenso.catalog.formschema import example_form_data
+from chinhquyenso.catalog.services import form_schema
+from chinhquyenso.catalog.models import Procedure
+from chinhquyenso.directory.models import User
+from chinhquyenso.dossiers import services as s
+from chinhquyenso.dossiers.demo import demo_commune_agency
+p = Procedure.objects.get(code='1.001193')
+c = User.objects.get(username='congdan')
+d = s.submit_dossier(actor=c, procedure=p.code, agency=demo_commune_agency().code,
+    applicant={'full_name': 'Nguyễn Văn An', 'id_number': '001099012345'},
+    form=example_form_data(form_schema(p)))
+s.receive_dossier(actor=User.objects.get(username='tiepnhan'), dossier=d)
+"""
+
+
+@pytest.mark.slow
+def test_officer_queue_is_accessible(web_platform, browser):
+    _need(AXE, "make test cài axe-core từ npm (npm ci)")
+    base = f"http://127.0.0.1:{web_platform.port}"
+    web_platform.cqs("shell", "--no-imports", "-c", SUBMIT_ONE)
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True,
+                              locale="vi-VN")
+    page = ctx.new_page()
+    page.goto(f"{base}/can-bo/dang-nhap")
+    assert axe_violations(page) == []
+    page.fill("#username", "chuyenvien")
+    page.fill("#password", "demo12345")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/can-bo/dang-nhap/ma*")
+    page.fill("#code", pyotp.TOTP(DEMO_TOTP).now())
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/can-bo/")
+    assert page.locator("table.data tbody tr").count() > 0  # the demo dossiers are there
+    assert axe_violations(page) == []
+    page.click("table.data tbody tr a >> nth=0")
+    page.wait_for_url(f"{base}/can-bo/ho-so/*")
+    assert axe_violations(page) == []
+    assert fits_width(page)
+    ctx.close()
