@@ -234,6 +234,7 @@ def test_demo_users(catalogue, agency, other_agency, fast_passwords):
         "chuyenvien": (Role.SPECIALIST, agency),
         "lanhdao": (Role.LEADER, agency),
         "quantri": (Role.AGENCY_ADMIN, agency),
+        "ketoan": (Role.ACCOUNTANT, agency),
         "tiepnhan_stp": (Role.RECEIVER, other_agency),
         "chuyenvien_stp": (Role.SPECIALIST, other_agency),
         "lanhdao_stp": (Role.LEADER, other_agency),

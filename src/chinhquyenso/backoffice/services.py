@@ -33,7 +33,7 @@ ISSUER = "Chính quyền số Hải Phòng"
 # DEMO ONLY: the published secret of the demo accounts' authenticator (see
 # `cqs officer totp --demo`). Never used for any account that is not a demo account.
 DEMO_TOTP_SECRET = "DEMODEMODEMODEMODEMODEMODEMODEMO"
-DEMO_USERNAMES = ("tiepnhan", "chuyenvien", "lanhdao", "quantri", "tiepnhan_stp",
+DEMO_USERNAMES = ("tiepnhan", "chuyenvien", "lanhdao", "quantri", "ketoan", "tiepnhan_stp",
                   "chuyenvien_stp", "lanhdao_stp", "quantri_tinh", "giamsat")
 
 

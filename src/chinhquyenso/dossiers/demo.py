@@ -75,6 +75,7 @@ DEMO_USERS = [
     ("chuyenvien", Role.SPECIALIST, "commune", "Lê Minh Tuấn", ""),
     ("lanhdao", Role.LEADER, "commune", "Vũ Đức Thắng", ""),
     ("quantri", Role.AGENCY_ADMIN, "commune", "Đỗ Thị Lan", ""),
+    ("ketoan", Role.ACCOUNTANT, "commune", "Lý Thị Thu", ""),
     ("tiepnhan_stp", Role.RECEIVER, "stp", "Hoàng Thị Mai", ""),
     ("chuyenvien_stp", Role.SPECIALIST, "stp", "Bùi Quang Huy", ""),
     ("lanhdao_stp", Role.LEADER, "stp", "Ngô Văn Sơn", ""),

@@ -46,6 +46,20 @@ def most_used_procedures(limit: int = 8) -> list[Procedure]:
     return result
 
 
+def agencies_offering_procedures() -> list[dict]:
+    """The agency filter of the search page: (code, name) of every agency that receives some
+    procedure, cached for ten minutes (a DISTINCT over agencies × procedures per view would
+    cost more than the search itself)."""
+    rows = cache.get("portal:agencies")
+    if rows is None:
+        from chinhquyenso.directory.models import Agency
+
+        rows = list(Agency.objects.filter(procedures__isnull=False).distinct()
+                    .order_by("name").values("code", "name"))
+        cache.set("portal:agencies", rows, 600)
+    return rows
+
+
 def prefill(user) -> dict:
     """What the platform already holds about the signed-in person, and which of it was
     asserted by the identity provider (shown as "đã xác thực")."""

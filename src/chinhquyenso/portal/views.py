@@ -61,7 +61,7 @@ def search(request):
     return render(request, "portal/search.html", {
         "q": q, "page": page, "count": len(results), "fields": Field.objects.all(),
         "field": field or "", "level": level or "", "agency": agency,
-        "agencies": Agency.objects.filter(procedures__isnull=False).distinct().order_by("name"),
+        "agencies": services.agencies_offering_procedures(),
     })
 
 
