@@ -7,7 +7,6 @@ import pytest
 from .conftest import AXE, _need, axe_violations, fits_width
 from .test_journey import DEMO_TOTP
 
-
 # One received dossier of the demo citizen at the demo ward, so that the queue has a row.
 SUBMIT_ONE = """
 from chinhquyenso.catalog.formschema import example_form_data
