@@ -68,6 +68,7 @@ def test_public_pages_on_a_phone(web_platform, phone):
     warm(base, PUBLIC_PAGES)
     for path in PUBLIC_PAGES:
         weight, seconds = _weight_and_time(phone, base + path)
+        print(f"{path}: {weight / 1000:.1f} kB, {seconds * 1000:.0f} ms")
         assert weight < 300_000, (path, weight)
         assert seconds < 1.0, (path, seconds)
         assert fits_width(phone), path
@@ -95,7 +96,9 @@ def test_signed_in_pages_on_a_phone(web_platform, phone):
     sign_in_citizen(phone, base)
     for path in CITIZEN_PAGES:
         weight, seconds = _weight_and_time(phone, base + path)
+        print(f"{path}: {weight / 1000:.1f} kB, {seconds * 1000:.0f} ms")
         assert weight < 300_000, (path, weight)
+        assert seconds < 1.0, (path, seconds)
         assert fits_width(phone), path
         assert _small_targets(phone) == [], path
     assert phone.csp_errors == []
