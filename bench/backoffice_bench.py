@@ -39,7 +39,9 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def main() -> None:
+def demo_database():
+    """Parse the common options; make (or with --reuse keep) the 20,000-dossier demo database
+    and set Django up on it. Shared by the portal's benchmark."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--dossiers", type=int, default=20_000)
     ap.add_argument("--requests", type=int, default=300)
@@ -59,6 +61,12 @@ def main() -> None:
     import django
 
     django.setup()
+    return a
+
+
+def main() -> None:
+    a = demo_database()
+    import psycopg
     from django.db import connection
     from django.test import Client
     from django.test.utils import setup_test_environment

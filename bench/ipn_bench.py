@@ -7,19 +7,24 @@ Uses the database `cqs_bench` made by bench/api_bench.py (or any with demo dossi
 carry a fee): creates --orders pending payment orders for distinct dossiers, signs one IPN per
 order as the gateway would, starts `cqs serve` (2 workers) and drives the IPN endpoint with
 wrk, 16 connections, each IPN delivered once (first deliveries: the confirming path).
-Beside it, pgbench runs the same writes in one transaction (lock the order, mark it paid,
-ledger entry, callback log, dossier paid) and prints the ratio.
+Beside it, pgbench runs the same two statements (payments/fastpay.py: the locked probe and the
+one-statement confirmation with ledger, dossier, history, outbox, callback log, receipt and
+audit link) in one transaction per order, and the script prints the ratio.
 """
 
 import argparse
+import json
 import os
 import secrets
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import psycopg
 
@@ -32,10 +37,40 @@ SECRET = "SANDBOXSECRETCHINHQUYENSO2026XYZ"
 TMN = "CQSDEMO1"
 
 
+LINK_CTE = """), link AS (
+    INSERT INTO payments_pendingauditlink
+        (at, actor_label, verb, target_type, target_id, data, content)
+    SELECT now(), 'system', 'dossier.pay', 'dossiers.dossier', 'BENCH-' || :did,
+           '{"note": ""}'::jsonb, repeat('a', 64)
+    FROM dossier
+    RETURNING id
+"""
+# What the statement did before: core.audit's one-statement append, inside the transaction.
+INLINE_AUDIT = """), head AS (
+    SELECT last_hash FROM core_audithead WHERE id = 1 FOR UPDATE
+), rec AS (
+    INSERT INTO core_auditrecord
+        (at, actor_id, actor_label, verb, target_type, target_id, data, prev_hash, hash)
+    SELECT now(), NULL, 'system', 'dossier.pay', 'dossiers.dossier', 'BENCH-' || :did,
+           '{}'::jsonb, head.last_hash,
+           encode(sha256(convert_to(head.last_hash || md5(random()::text), 'UTF8')), 'hex')
+    FROM head
+    RETURNING id, hash
+), link AS (
+    UPDATE core_audithead h SET last_id = rec.id, last_hash = rec.hash, count = h.count + 1
+    FROM rec WHERE h.id = 1
+    RETURNING h.id
+"""
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=20000)
     ap.add_argument("--duration", type=int, default=20)
+    ap.add_argument("--inline-audit", action="store_true",
+                    help="also run the baseline with the audit link appended inside the"
+                         " statement (core.audit's head lock held to commit), for comparison; its"
+                         " records carry dummy hashes: cqs_bench's chain no longer verifies")
     args = ap.parse_args()
     db = f"{PG}/cqs_bench"
     env = {**os.environ, "DATABASE_URL": db, "CQS_VAR_DIR": tempfile.mkdtemp(),
@@ -46,9 +81,15 @@ def main():
     with psycopg.connect(db) as c:
         uid = c.execute("select id from directory_user where username='bench_citizen'"
                         ).fetchone()[0]
+        # Dossiers paid by an earlier run of this script are made unpaid again, so the
+        # benchmark can be repeated on the same database (demo data only).
+        c.execute("update dossiers_dossier set paid_online = false where is_demo and id in"
+                  " (select dossier_id from payments_paymentorder where created_by_id = %s)",
+                  [uid])
+        # Open dossiers with a fee, not waiting for payment: the common confirming path.
         rows = c.execute(
             "select id, agency_id, fee from dossiers_dossier where fee > 0 and not paid_online"
-            " and status in (1, 2, 4) limit %s", [args.orders]).fetchall()
+            " and status in (1, 2, 4, 5, 9) limit %s", [args.orders]).fetchall()
         refs = []
         with c.cursor().copy(
             "COPY payments_paymentorder (txn_ref, dossier_id, agency_id, gateway, amount,"
@@ -72,7 +113,22 @@ def main():
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     try:
-        time.sleep(3)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until the server answers
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/payments/vnpay/ipn",
+                                       timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.5)
+        # Warm both workers up (imports, URL resolver, schemas) with IPNs of unknown orders.
+        warm = vnpay.signed_query({"vnp_Amount": "100", "vnp_TmnCode": TMN,
+                                   "vnp_TxnRef": "WARMUP", "vnp_ResponseCode": "00"}, SECRET)
+        for _ in range(200):
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/api/v1/payments/vnpay/ipn?{warm}", timeout=10).read()
         with tempfile.TemporaryDirectory() as tmp:
             lua = Path(tmp) / "ipn.lua"
             lua.write_text(
@@ -88,25 +144,72 @@ def main():
             paid = c.execute("select count(*) from payments_paymentorder where status='paid'"
                              " and txn_ref = any(%s)", [[r for r, _ in refs]]).fetchone()[0]
         print(f"IPN: {rps:,.0f} callbacks/s, p99 {p99:.1f} ms ({paid:,} orders confirmed)")
-        sql = (
-            "\\set n random(1, 1000000000)\n"
-            "BEGIN;\n"
-            "SELECT id FROM payments_paymentorder WHERE txn_ref = 'X' || :n FOR UPDATE;\n"
-            "INSERT INTO payments_ledgerentry (order_id, kind, amount, at, raw, note)"
-            " SELECT id, 'failed', amount, now(), '{}', '' FROM payments_paymentorder"
-            " WHERE status = 'paid' LIMIT 0;\n"
-            "INSERT INTO payments_callbacklog (gateway, received_at, txn_ref, params, answer,"
-            " reason) VALUES ('vnpay', now(), 'X' || :n, '{\"a\": 1}', '00', 'bench');\n"
-            "UPDATE dossiers_dossier SET paid_online = paid_online WHERE id = :n % 1000 + 1;\n"
-            "INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, payload,"
-            " created_at) VALUES ('bench', 'bench', :n, '{}', now());\n"
-            "COMMIT;\n")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chinhquyenso.settings")
+        os.environ["DATABASE_URL"] = db
+        import django
+
+        django.setup()
+        from chinhquyenso.payments import fastpay
+
+        # The baseline: pgbench runs the very statements of the confirming path
+        # (fastpay.PROBE and fastpay.CONFIRM, values inlined) in one transaction, on its own
+        # pending orders, one per transaction (a sequence hands them out): PostgreSQL's cost
+        # of the same writes without Python or HTTP.
+        n_pg = max(args.duration * 6000, 1000)
+        run = f"PGB{secrets.token_hex(3).upper()}-"
+        with psycopg.connect(db) as c:
+            c.execute("drop sequence if exists ipn_bench_seq")
+            c.execute("create sequence ipn_bench_seq")
+            with c.cursor().copy(
+                "COPY payments_paymentorder (txn_ref, dossier_id, agency_id, gateway, amount,"
+                " status, created_by_id, created_at, expires_at, gateway_txn_no, bank_code)"
+                " FROM STDIN") as cp:
+                for i in range(1, n_pg + 1):
+                    dossier_id, agency_id, fee = rows[i % len(rows)]
+                    cp.write_row((f"{run}{i}", dossier_id, agency_id, "vnpay", fee, "pending",
+                                  uid, now, now + timedelta(hours=2), "", ""))
+        raw = queries[0].split("&vnp_SecureHash")[0].replace("'", "")
+        raw_json = "'" + json.dumps(dict(parse_qsl(raw))) + "'"
+        values = {
+            "at": "now()", "order_id": ":oid", "txn_no": "'1'", "bank": "'NCB'",
+            "amount": ":amt", "raw": raw_json, "note": "'vnp_ResponseCode=00'",
+            "dossier_id": ":did", "status": "2", "dossier_code": "'BENCH-' || :did",
+            "event": "'{\"amount\": 1, \"online\": true, \"reference\": \"x\"}'",
+            "payload": "'{\"status\": 2, \"from_status\": 2, \"amount\": 1}'",
+            "txn_ref": f"'{run}' || :n", "reason": "'bench'", "agency_id": ":aid",
+            "series": "'AA-26E'", "form": "'01BLP0-001'",
+            "token": "md5(random()::text) || :n", "fee_name": "'Lệ phí'",
+            "payer_name": "'Nguyễn Văn A'", "payer_address": "''",
+            "issuer_name": "'Cơ quan'", "tax_code": "''", "audit": "'{\"note\": \"\"}'",
+            "digest": "repeat('a', 64)",
+        }
+        confirm = fastpay.CONFIRM
+        for k, v in values.items():
+            confirm = confirm.replace(f"%({k})s", v)
+        probe = fastpay.PROBE.replace("%s", f"'{run}' || :n").strip()
+        probe = probe.replace("SELECT o.id,", "SELECT o.id AS oid, o.dossier_id AS did,"
+                              " o.agency_id AS aid, o.amount AS amt,")
+        sql = ("SELECT nextval('ipn_bench_seq') AS n \\gset\n"
+               "BEGIN;\n"
+               + " ".join(probe.split()) + " \\gset\n"
+               + " ".join(confirm.split()) + ";\n"
+               "COMMIT;\n")
+        if args.inline_audit:
+            inline = sql.replace(" ".join(LINK_CTE.split()), " ".join(INLINE_AUDIT.split()))
+            assert inline != sql
+            itps, ip99 = pgbench(db, inline, args.duration)
+            print(f"pgbench, audit link appended inside the statement: {itps:,.0f} tps,"
+                  f" p99 {ip99:.2f} ms")
         tps, pg99 = pgbench(db, sql, args.duration)
         print(f"pgbench, the same writes in one transaction: {tps:,.0f} tps, p99 {pg99:.2f} ms"
               f" | ratio IPN/pgbench {rps / tps:.2f}")
         with psycopg.connect(db, autocommit=True) as c:
-            c.execute("delete from payments_callbacklog where reason = 'bench'")
-            c.execute("delete from core_outboxevent where topic = 'bench'")
+            used = c.execute("select last_value from ipn_bench_seq").fetchone()[0]
+            print(f"pgbench confirmed {used:,} orders")
+        t0 = time.perf_counter()
+        chained = fastpay.flush_audit_links()  # pgbench's links (the server chains its own)
+        print(f"audit links chained after the run: {chained:,} in"
+              f" {time.perf_counter() - t0:.1f} s")
     finally:
         os.killpg(server.pid, 15)
 

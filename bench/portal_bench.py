@@ -13,15 +13,13 @@ raw SQL through psycopg (the LIKE filter on the folded name for every word), tim
 way. Prints p50/p95 of each. Nothing here runs in `make test`.
 """
 
-import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from backoffice_bench import CQS, DB, PG, pct, sh  # noqa: E402
+from backoffice_bench import DB, PG, demo_database, pct  # noqa: E402
 
 SEARCHES = ["dang ky khai sinh", "đăng ký kết hôn", "giay phep xay dung", "khai tu",
             "cap ban sao", "chung thuc", "ho kinh doanh", "xac nhan tinh trang hon nhan",
@@ -29,25 +27,8 @@ SEARCHES = ["dang ky khai sinh", "đăng ký kết hôn", "giay phep xay dung", 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dossiers", type=int, default=20_000)
-    ap.add_argument("--requests", type=int, default=300)
-    ap.add_argument("--reuse", action="store_true")
-    a = ap.parse_args()
-    env = {**os.environ, "DATABASE_URL": f"{PG}/{DB}", "DJANGO_SETTINGS_MODULE":
-           "chinhquyenso.settings", "CQS_VAR_DIR": "/tmp/cqs_bo_bench_var"}
+    a = demo_database()
     import psycopg
-
-    if not a.reuse:
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {DB}")
-            c.execute(f"CREATE DATABASE {DB}")
-        sh(*CQS, "init", env=env)
-        sh(*CQS, "demo", "--dossiers", str(a.dossiers), "--seed", "4", "--no-progress", env=env)
-    os.environ.update(env)
-    import django
-
-    django.setup()
     from django.test import Client
 
     from chinhquyenso.catalog.models import Field
