@@ -122,6 +122,21 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
+DEMO_TOTP = "DEMODEMODEMODEMODEMODEMODEMODEMO"  # `cqs demo`: public secret of demo accounts
+_last_code: dict[str, str] = {}
+
+
+def totp_code(username: str) -> str:
+    """The demo account's current one-time code, never one this run has used already (the
+    platform refuses a code twice, as RFC 6238 §5.2 advises)."""
+    import pyotp
+
+    while (code := pyotp.TOTP(DEMO_TOTP).now()) == _last_code.get(username):
+        time.sleep(1)
+    _last_code[username] = code
+    return code
+
+
 def fits_width(page) -> bool:
     """No horizontal scrolling at the current viewport."""
     return page.evaluate(

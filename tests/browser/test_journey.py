@@ -6,13 +6,11 @@ forwards; the leader (password + TOTP) approves; the desk returns the result; th
 sees it and rates the service; the public look-up shows the final status. A screenshot of
 each step goes to docs/screenshots/."""
 
-import pyotp
 import pytest
 
-from .conftest import fits_width, shot
+from .conftest import fits_width, shot, totp_code
 from .test_citizen_pages import sign_in_citizen
 
-DEMO_TOTP = "DEMODEMODEMODEMODEMODEMODEMODEMO"  # `cqs demo`: public secret of demo accounts
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -25,7 +23,7 @@ def officer(browser, base: str, username: str, totp: bool = True):
     page.click("button[type=submit]")
     if totp:
         page.wait_for_url("**/can-bo/dang-nhap/ma*")
-        page.fill("#code", pyotp.TOTP(DEMO_TOTP).now())
+        page.fill("#code", totp_code(username))
         page.click("button[type=submit]")
     page.wait_for_url(f"{base}/can-bo/")
     return page
