@@ -1,6 +1,7 @@
 """Settings. Every value comes from an environment variable documented in .env.example,
 with a default that works for `make run` (SQLite under var/, Hải Phòng, debug off)."""
 
+import json
 import os
 from pathlib import Path
 
@@ -63,6 +64,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "core" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # {{ amount|vnd }} everywhere without a {% load %}.
+            "builtins": ["chinhquyenso.core.templatetags.cqs"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -166,6 +169,12 @@ LOGIN_URL = "/dang-nhap"
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Dịch vụ công Hải Phòng <no-reply@localhost>"
 )
@@ -227,3 +236,11 @@ OAUTH2_PROVIDER = {
     # The issuer as configured (not as guessed from the Host header of each request).
     "OIDC_ISS_ENDPOINT": CQS_OIDC_ISSUER if CQS_LOCAL_IDP else "",
 }
+
+# E-receipts (biên lai điện tử): per agency code, the collecting organisation's tax code and
+# the two series letters of Circular 78/2021/TT-BTC, e.g.
+# CQS_RECEIPT_ISSUERS='{"H31.11311": {"tax_code": "0200000000", "letters": "AA"}}'.
+CQS_RECEIPT_ISSUERS = json.loads(os.environ.get("CQS_RECEIPT_ISSUERS", "{}"))
+# The confirming IPN leaves its audit link to a background flush right after commit (one head
+# lock per batch, not per payment); `cqs payments flush-audit` finishes it after a crash.
+CQS_PAYMENTS_AUDIT_FLUSH_ASYNC = env_bool("CQS_PAYMENTS_AUDIT_FLUSH_ASYNC", True)

@@ -44,18 +44,6 @@ def ipn_params(order, *, amount=None, code="00", secret=None, **extra) -> dict:
     return params
 
 
-@pytest.fixture
-def fee_procedure(procedure):
-    procedure.fee = FEE
-    procedure.save()
-    return procedure
-
-
-@pytest.fixture
-def dossier_code(api, agency, fee_procedure):
-    return api("citizen").post("/dossiers", birth_body(agency)).json()["code"]
-
-
 def pay(api, code) -> PaymentOrder:
     r = api("citizen").post(f"/dossiers/{code}/payments")
     assert r.status_code == 201, r.content

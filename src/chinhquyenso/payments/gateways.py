@@ -30,6 +30,10 @@ class PaymentGateway(Protocol):
     def query(self, *, txn_ref: str, order_info: str, created_at: datetime,
               ip_addr: str) -> dict: ...
 
+    def refund(self, *, txn_ref: str, amount: int, order_info: str,
+               transaction_date: datetime, transaction_no: str, create_by: str,
+               ip_addr: str) -> dict: ...
+
     def settlement(self, day) -> list[dict]: ...
 
 
@@ -67,6 +71,15 @@ class VnpayGateway:
         return self._post(vnpay.querydr_request(
             self.cfg, request_id=secrets.token_hex(8), txn_ref=txn_ref, order_info=order_info,
             transaction_date=created_at, create_date=timezone.now(), ip_addr=ip_addr))
+
+    def refund(self, *, txn_ref, amount, order_info, transaction_date, transaction_no,
+               create_by, ip_addr) -> dict:
+        """refund: a full refund of one payment (vnp_TransactionType 02) [API]."""
+        return self._post(vnpay.refund_request(
+            self.cfg, request_id=secrets.token_hex(8), txn_ref=txn_ref, amount=amount,
+            order_info=order_info, transaction_date=transaction_date,
+            create_date=timezone.now(), ip_addr=ip_addr, create_by=create_by,
+            transaction_no=transaction_no, full=True))
 
     def settlement(self, day) -> list[dict]:
         """The day's settlement file: rows with txn_ref, transaction_no, amount (đồng),

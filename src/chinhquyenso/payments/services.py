@@ -15,16 +15,25 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chinhquyenso.core import audit
-from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied
+from chinhquyenso.core import audit, outbox
+from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.text import fold
 from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.models import Dossier, Status
 from chinhquyenso.dossiers.queries import can_see
 
-from . import vnpay
+from . import fastpay, receipts, vnpay
 from .gateways import GatewayError, VnpayGateway, gateway_for
-from .models import CallbackLog, EntryKind, LedgerEntry, OrderStatus, PaymentOrder
+from .models import (
+    CallbackLog,
+    EntryKind,
+    LedgerEntry,
+    OrderStatus,
+    PaymentOrder,
+    Receipt,
+    RefundRequest,
+    RefundStatus,
+)
 
 log = logging.getLogger(__name__)
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -87,6 +96,18 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
     params = {k: v for k, v in params.items() if isinstance(v, str)}
     txn_ref = params.get("vnp_TxnRef", "")
     at = now()
+    success = (params.get("vnp_ResponseCode") == "00"
+               and params.get("vnp_TransactionStatus", "00") == "00")
+    if success and fastpay.applies() and VnpayGateway().verify_callback(params):
+        # The common case on PostgreSQL: one statement, its own transaction (fastpay.CONFIRM);
+        # when it writes nothing, the path below decides and answers.
+        try:
+            amount = vnpay.parse_amount(params)
+        except ValueError:
+            amount = None
+        if amount is not None and fastpay.confirm(txn_ref=txn_ref, amount=amount,
+                                                  params=params, at=at, reason=CONFIRMED):
+            return vnpay.ipn_response(vnpay.IPN_CONFIRMED)
     with transaction.atomic():
         # One read of the order, locked: the same IPN delivered ten times at once is
         # serialised here, so it confirms once and answers 02 after.
@@ -107,17 +128,20 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
         if order.status != OrderStatus.PENDING:
             return _answer(params, vnpay.IPN_ALREADY_CONFIRMED,
                            f"đơn đã ở trạng thái {order.status}", txn_ref)
-        success = (params.get("vnp_ResponseCode") == "00"
-                   and params.get("vnp_TransactionStatus", "00") == "00")
         if success and at > order.expires_at + timedelta(minutes=5):
             return _answer(params, vnpay.IPN_ALREADY_CONFIRMED, "đơn đã hết hạn", txn_ref)
         reason = _settle(order, params, success, at)
         return _answer(params, vnpay.IPN_CONFIRMED, reason, txn_ref)
 
 
+CONFIRMED = "đã xác nhận thanh toán"
+DUPLICATE = "hồ sơ đã được thanh toán trước đó: cần hoàn tiền đơn này"
+
+
 def _settle(order: PaymentOrder, params: dict, success: bool, at) -> str:
     """Record the gateway's verdict on a pending order (caller holds the order's lock):
-    the order's state, one ledger entry with the raw answer, and the dossier's payment."""
+    the order's state, one ledger entry with the raw answer, the dossier's payment and the
+    e-receipt of the fee."""
     order.gateway_txn_no = str(params.get("vnp_TransactionNo") or "")[:40]
     order.bank_code = str(params.get("vnp_BankCode") or "")[:20]
     if success:
@@ -132,51 +156,228 @@ def _settle(order: PaymentOrder, params: dict, success: bool, at) -> str:
         return "giao dịch không thành công"
     first = dossier_services.record_payment(dossier=Dossier(pk=order.dossier_id),
                                             amount=order.amount, at=at, reference=order.txn_ref)
-    return ("đã xác nhận thanh toán" if first
-            else "hồ sơ đã được thanh toán trước đó: cần hoàn tiền đơn này")
+    if not first:
+        return DUPLICATE
+    issue_receipt(order=order, at=at)
+    return CONFIRMED
+
+
+def issue_receipt(*, order: PaymentOrder, at) -> Receipt:
+    """The e-receipt of the fee an order paid (ORM path; the PostgreSQL IPN issues the same
+    row inside fastpay.CONFIRM). Caller holds the order's lock, inside its transaction."""
+    d = (Dossier.objects.select_related("procedure", "agency")
+         .only("code", "applicant_name", "applicant_address", "procedure__name",
+               "agency__name", "agency__code").get(pk=order.dossier_id))
+    issuer = receipts.issuer_settings(d.agency.code)
+    series = receipts.series_for(issuer["letters"], at)
+    return Receipt.objects.create(
+        order=order, dossier_id=order.dossier_id, agency_id=order.agency_id,
+        form_symbol=receipts.FORM_SYMBOL, series=series,
+        number=receipts.allocate_number(order.agency_id, series), token=receipts.new_token(),
+        issued_at=at, amount=order.amount, fee_name=d.procedure.name[:500],
+        payer_name=d.applicant_name, payer_address=d.applicant_address,
+        issuer_name=d.agency.name, issuer_tax_code=issuer["tax_code"],
+        dossier_code=d.code, txn_ref=order.txn_ref)
 
 
 # querydr answers: transaction not found at the gateway (the citizen never paid).
 QUERYDR_NOT_FOUND = "91"
 
 
-def query_pending_orders(*, older_than_minutes: int = 15) -> dict[str, int]:
+def query_pending_orders(*, older_than_minutes: int = 15, agency_id: int | None = None,
+                         order_ids: list[int] | None = None) -> dict[str, int]:
     """Ask the gateway about orders still pending after `older_than_minutes` (a lost IPN):
     paid ones are confirmed, failed ones recorded, expired unpaid ones closed."""
     at = now()
     counts = {"paid": 0, "failed": 0, "expired": 0, "pending": 0, "error": 0}
     pending = PaymentOrder.objects.select_related("agency").filter(
         status=OrderStatus.PENDING, created_at__lt=at - timedelta(minutes=older_than_minutes))
+    if agency_id is not None:
+        pending = pending.filter(agency_id=agency_id)
+    if order_ids is not None:
+        pending = pending.filter(pk__in=order_ids)
     for order in pending.order_by("created_at")[:1000]:
-        try:
-            answer = gateway_for(order.agency).query(
-                txn_ref=order.txn_ref, order_info=f"Truy van {order.txn_ref}",
-                created_at=order.created_at, ip_addr="127.0.0.1")
-        except (GatewayError, OSError, ValueError) as exc:
-            log.warning("querydr %s failed: %s", order.txn_ref, exc)
-            counts["error"] += 1
-            continue
-        with transaction.atomic():
-            order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
-            if order.status != OrderStatus.PENDING:
-                continue
-            status = answer.get("vnp_TransactionStatus")
-            if answer.get("vnp_ResponseCode") == "00" and status == "00":
-                if vnpay.parse_amount(answer) != order.amount:
-                    counts["error"] += 1
-                    continue
-                _settle(order, answer, True, at)
-                counts["paid"] += 1
-            elif answer.get("vnp_ResponseCode") == "00" and status not in ("01", None):
-                _settle(order, answer, False, at)
-                counts["failed"] += 1
-            elif at > order.expires_at and answer.get("vnp_ResponseCode") == QUERYDR_NOT_FOUND:
-                order.status = OrderStatus.EXPIRED
-                order.save(update_fields=["status"])
-                counts["expired"] += 1
-            else:
-                counts["pending"] += 1
+        outcome = _query_one(order, at)
+        if outcome:
+            counts[outcome] += 1
     return counts
+
+
+def _query_one(order: PaymentOrder, at) -> str:
+    try:
+        answer = gateway_for(order.agency).query(
+            txn_ref=order.txn_ref, order_info=f"Truy van {order.txn_ref}",
+            created_at=order.created_at, ip_addr="127.0.0.1")
+    except (GatewayError, OSError, ValueError) as exc:
+        log.warning("querydr %s failed: %s", order.txn_ref, exc)
+        return "error"
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        if order.status != OrderStatus.PENDING:
+            return ""  # settled meanwhile (the IPN arrived)
+        status = answer.get("vnp_TransactionStatus")
+        if answer.get("vnp_ResponseCode") == "00" and status == "00":
+            try:
+                if vnpay.parse_amount(answer) != order.amount:
+                    return "error"
+            except ValueError:
+                return "error"
+            _settle(order, answer, True, at)
+            return "paid"
+        if answer.get("vnp_ResponseCode") == "00" and status not in ("01", None):
+            _settle(order, answer, False, at)
+            return "failed"
+        if at > order.expires_at and answer.get("vnp_ResponseCode") == QUERYDR_NOT_FOUND:
+            order.status = OrderStatus.EXPIRED
+            order.save(update_fields=["status"])
+            return "expired"
+        return "pending"
+
+
+def query_order(*, actor, order: PaymentOrder) -> str:
+    """An accountant asks the gateway (querydr) about one pending order of their agency."""
+    check_can_reconcile(actor, order.agency_id)
+    if order.status != OrderStatus.PENDING:
+        raise Conflict("Đơn thanh toán không còn ở trạng thái chờ.")
+    outcome = _query_one(PaymentOrder.objects.select_related("agency").get(pk=order.pk),
+                         now()) or "paid"
+    audit.record(actor=actor, verb="payment.querydr", target=order, data={"outcome": outcome})
+    return outcome
+
+
+# --- refunds (hoàn tiền) ------------------------------------------------------------------
+
+REFUNDABLE_DOSSIER = {Status.REFUSED, Status.WITHDRAWN, Status.STOPPED}
+REFUND_REQUESTERS = {"receiver", "specialist"}
+
+
+def refund_ground(order: PaymentOrder) -> str | None:
+    """Why a paid order may be refunded, or None: the dossier was refused, withdrawn or
+    stopped after payment, or the order paid a dossier already paid (no receipt issued)."""
+    if order.status != OrderStatus.PAID:
+        return None
+    if not Receipt.objects.filter(order=order).exists():
+        return "Thanh toán trùng: hồ sơ đã được thanh toán bằng giao dịch khác"
+    status = Dossier.objects.filter(pk=order.dossier_id).values_list("status", flat=True).first()
+    if status in REFUNDABLE_DOSSIER:
+        return f"Hồ sơ «{Status(status).label}» sau khi đã nộp phí"
+    return None
+
+
+def _check_officer_of(actor, agency_id: int, roles: set, what: str) -> None:
+    if getattr(actor, "agency_id", None) != agency_id or actor.role not in (
+            REFUND_REQUESTERS | {"leader", "accountant", "agency_admin"}):
+        raise NotFound("Không tìm thấy giao dịch thanh toán.")
+    if actor.role not in roles:
+        raise PermissionDenied(f"Vai trò của bạn không được {what}.")
+
+
+def request_refund(*, actor, order: PaymentOrder, reason: str) -> RefundRequest:
+    """A receiver or specialist of the dossier's agency asks to refund a paid order."""
+    _check_officer_of(actor, order.agency_id, REFUND_REQUESTERS, "đề nghị hoàn tiền")
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise ValidationFailed("Vui lòng ghi lý do hoàn tiền (ít nhất 5 ký tự).")
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        ground = refund_ground(order)
+        if ground is None:
+            raise Conflict("Đơn thanh toán này không thuộc trường hợp được hoàn tiền (chỉ hoàn "
+                           "khi hồ sơ bị từ chối, dừng, rút sau khi nộp phí hoặc nộp trùng).")
+        if order.refunds.filter(status__in=[RefundStatus.REQUESTED,
+                                            RefundStatus.APPROVED]).exists():
+            raise Conflict("Đơn thanh toán này đã có đề nghị hoàn tiền.")
+        refund = RefundRequest.objects.create(
+            order=order, agency_id=order.agency_id, amount=order.amount,
+            reason=f"{reason[:400]} ({ground})"[:500], requested_by=actor, requested_at=now())
+        outbox.publish("payment.refund_requested", refund, {"txn_ref": order.txn_ref,
+                                                            "amount": order.amount})
+        audit.record(actor=actor, verb="payment.refund_request", target=refund,
+                     data={"txn_ref": order.txn_ref, "amount": order.amount, "reason": reason})
+    return refund
+
+
+def _lock_refund(actor, refund: RefundRequest) -> RefundRequest:
+    _check_officer_of(actor, refund.agency_id, {"leader"}, "duyệt hoàn tiền")
+    refund = RefundRequest.objects.select_for_update().get(pk=refund.pk)
+    if refund.status != RefundStatus.REQUESTED:
+        raise Conflict(f"Đề nghị hoàn tiền đã ở trạng thái «{refund.get_status_display()}».")
+    return refund
+
+
+def approve_refund(*, actor, refund: RefundRequest, note: str = "") -> RefundRequest:
+    """A leader of the agency approves: the gateway refunds (VNPAY refund API), a `refunded`
+    ledger entry keeps its raw answer. Locked, so two clicks refund once."""
+    failure = None
+    with transaction.atomic():
+        refund = _lock_refund(actor, refund)
+        order = PaymentOrder.objects.select_for_update().select_related("agency").get(
+            pk=refund.order_id)
+        if order.status != OrderStatus.PAID:
+            raise Conflict("Đơn thanh toán không còn ở trạng thái đã thanh toán.")
+        at = now()
+        try:
+            answer = gateway_for(order.agency).refund(
+                txn_ref=order.txn_ref, amount=refund.amount,
+                order_info=f"Hoan tien {order.txn_ref}", transaction_date=order.created_at,
+                transaction_no=order.gateway_txn_no, create_by=actor.get_username(),
+                ip_addr="127.0.0.1")
+        except (GatewayError, OSError, ValueError) as exc:
+            answer = {"error": str(exc)[:300]}
+        refund.gateway_answer = answer
+        if answer.get("vnp_ResponseCode") == "00":
+            refund.status, refund.decided_by, refund.decided_at = (
+                RefundStatus.APPROVED, actor, at)
+            refund.decision_note = note[:500]
+            refund.save()
+            order.status = OrderStatus.REFUNDED
+            order.save(update_fields=["status"])
+            LedgerEntry.objects.create(order=order, kind=EntryKind.REFUNDED,
+                                       amount=refund.amount, at=at, raw=answer,
+                                       note=f"Hoàn tiền theo đề nghị #{refund.pk}")
+            outbox.publish("payment.refunded", order, {"txn_ref": order.txn_ref,
+                                                       "amount": refund.amount,
+                                                       "dossier_id": order.dossier_id})
+            audit.record(actor=actor, verb="payment.refund_approve", target=refund,
+                         data={"txn_ref": order.txn_ref, "amount": refund.amount})
+        else:
+            refund.save(update_fields=["gateway_answer"])
+            failure = answer.get("vnp_Message") or answer.get("error") or "không rõ"
+            code = answer.get("vnp_ResponseCode", "")
+    if failure is not None:
+        raise Conflict(f"Cổng thanh toán không hoàn tiền (mã {code or '—'}: {failure}). "
+                       "Đề nghị vẫn chờ duyệt; vui lòng thử lại sau.")
+    return refund
+
+
+def reject_refund(*, actor, refund: RefundRequest, note: str) -> RefundRequest:
+    note = (note or "").strip()
+    if len(note) < 5:
+        raise ValidationFailed("Vui lòng ghi lý do không duyệt (ít nhất 5 ký tự).")
+    with transaction.atomic():
+        refund = _lock_refund(actor, refund)
+        refund.status, refund.decided_by, refund.decided_at = (
+            RefundStatus.REJECTED, actor, now())
+        refund.decision_note = note[:500]
+        refund.save()
+        audit.record(actor=actor, verb="payment.refund_reject", target=refund,
+                     data={"note": note})
+    return refund
+
+
+# --- reconciliation (đối soát) -------------------------------------------------------------
+
+RECONCILERS = {"accountant", "leader"}
+
+
+def check_can_reconcile(actor, agency_id: int | None) -> None:
+    """Accountants and leaders see their agency; a province admin sees every agency."""
+    if actor.role == "province_admin":
+        return
+    if actor.role not in RECONCILERS:
+        raise PermissionDenied("Chỉ kế toán hoặc lãnh đạo cơ quan được đối soát thanh toán.")
+    if agency_id is not None and actor.agency_id != agency_id:
+        raise NotFound("Không tìm thấy giao dịch thanh toán.")
 
 
 @dataclass(frozen=True)
@@ -227,3 +428,15 @@ def order_for_return(params: dict) -> tuple[PaymentOrder | None, bool]:
         return None, False
     return order, gateway_for(order.agency).verify_callback(params)
 
+
+
+def reconcile_for(*, agency_id: int | None, day: date, gateway=None) -> list[Mismatch]:
+    """reconcile() narrowed to one agency's orders (None: every agency, and the gateway's
+    rows that match no order at all)."""
+    found = reconcile(day=day, gateway=gateway)
+    if agency_id is None:
+        return found
+    mine = set(PaymentOrder.objects.filter(
+        agency_id=agency_id, txn_ref__in=[m.txn_ref for m in found]).values_list(
+        "txn_ref", flat=True))
+    return [m for m in found if m.txn_ref in mine]

@@ -7,6 +7,8 @@
         compare the ledger with the gateway's settlement file; exit 1 on any mismatch.
     cqs payments query-pending [--minutes 15]
         ask the gateway (querydr) about orders still pending after that many minutes.
+    cqs payments flush-audit
+        chain the audit links the IPN left pending (after a crash; normally done at once).
 
 Each subcommand is a `sub` choice handled by a `handle_<name>` method.
 """
@@ -34,6 +36,7 @@ class Command(BaseCommand):
         rec.add_argument("--date", required=True, help="Ngày đối soát, NNNN-TT-NN")
         pend = sub.add_parser("query-pending", help="Truy vấn (querydr) các đơn còn chờ")
         pend.add_argument("--minutes", type=int, default=15)
+        sub.add_parser("flush-audit", help="Nối các bản ghi kiểm toán còn chờ vào chuỗi")
 
     def handle(self, *args, sub, **options):
         handler = getattr(self, f"handle_{sub.replace('-', '_')}", None)
@@ -89,6 +92,11 @@ class Command(BaseCommand):
         if mismatches:
             raise CommandError(f"Ngày {day}: {len(mismatches)} chênh lệch.")
         self.stdout.write(f"Ngày {day}: sổ cái khớp với tệp quyết toán.")
+
+    def handle_flush_audit(self, **_):
+        from chinhquyenso.payments.fastpay import flush_audit_links
+
+        self.stdout.write(f"Đã nối {flush_audit_links()} bản ghi vào chuỗi kiểm toán.")
 
     def handle_query_pending(self, *, minutes, **_):
         from chinhquyenso.payments.services import query_pending_orders
