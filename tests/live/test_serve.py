@@ -4,10 +4,14 @@ assets are served by the platform itself (no CDN: the machine may have no intern
 import urllib.request
 
 
-def test_root_and_api_docs_work_offline(platform):
+def test_portal_and_api_docs_work_offline(platform):
     base = f"http://127.0.0.1:{platform.port}"
-    with urllib.request.urlopen(f"{base}/") as r:  # follows the redirect
+    with urllib.request.urlopen(f"{base}/") as r:  # the citizen portal, its stylesheet local
         page = r.read().decode()
-        assert r.url.endswith("/api/v1/docs") and "/static/ninja/swagger-ui-bundle.js" in page
+        assert "Dịch vụ công trực tuyến" in page and "/static/cqs/css/site.css" in page
+    with urllib.request.urlopen(f"{base}/static/cqs/css/site.css") as r:
+        assert r.status == 200 and b"--blue" in r.read()
+    with urllib.request.urlopen(f"{base}/api/v1/docs") as r:
+        assert "/static/ninja/swagger-ui-bundle.js" in r.read().decode()
     with urllib.request.urlopen(f"{base}/static/ninja/swagger-ui-bundle.js") as r:
         assert r.status == 200 and len(r.read()) > 100_000
