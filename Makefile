@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: install run test test-sqlite lint openapi bench clean browser
+.PHONY: install run test test-sqlite lint openapi bench clean browser screenshots
 
 install: $(VENV)/.installed
 
@@ -47,6 +47,11 @@ test: install lint browser
 # The same suite on SQLite, whatever DATABASE_URL says (CI runs both).
 test-sqlite: install browser
 	env -u DATABASE_URL $(BIN)/pytest -q
+
+# Re-take the screenshots of docs/screenshots/ (the browser journey tests, on SQLite).
+screenshots: install browser
+	env -u DATABASE_URL CQS_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_journey.py \
+	  tests/browser/test_payment_journey.py
 
 clean:
 	rm -rf $(VENV) var node_modules

@@ -118,8 +118,14 @@ def axe_violations(page) -> list[dict]:
 
 
 def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    """A screenshot of the step: into docs/screenshots/ with CQS_SCREENSHOTS=1 (`make
+    screenshots`), else into a temporary folder so that a test run leaves the tree clean."""
+    import tempfile
+
+    folder = SHOTS if os.environ.get("CQS_SCREENSHOTS") else Path(tempfile.gettempdir()) / (
+        "cqs-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
 
 
 DEMO_TOTP = "DEMODEMODEMODEMODEMODEMODEMODEMO"  # `cqs demo`: public secret of demo accounts
