@@ -19,6 +19,8 @@ run: export CQS_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/cqs init
 	$(BIN)/cqs demo --dossiers 20000 --if-empty
+	$(BIN)/cqs monitoring sync --demo
+	$(BIN)/cqs monitoring rebuild
 	$(BIN)/cqs payments sandbox --port 8100 & sandbox=$$!; \
 	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/cqs serve --port $(PORT)

@@ -244,3 +244,9 @@ CQS_RECEIPT_ISSUERS = json.loads(os.environ.get("CQS_RECEIPT_ISSUERS", "{}"))
 # The confirming IPN leaves its audit link to a background flush right after commit (one head
 # lock per batch, not per payment); `cqs payments flush-audit` finishes it after a crash.
 CQS_PAYMENTS_AUDIT_FLUSH_ASYNC = env_bool("CQS_PAYMENTS_AUDIT_FLUSH_ASYNC", True)
+
+# National Public Service Portal synchronisation (monitoring/portal.py): empty URL → the
+# built-in simulator; the real endpoint and its token are the province's.
+CQS_PORTAL_SYNC_URL = os.environ.get("CQS_PORTAL_SYNC_URL", "")
+CQS_PORTAL_SYNC_TOKEN = os.environ.get("CQS_PORTAL_SYNC_TOKEN", "")
+CQS_PORTAL_SYNC_TIMEOUT = float(os.environ.get("CQS_PORTAL_SYNC_TIMEOUT", "10"))

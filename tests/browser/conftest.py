@@ -4,15 +4,13 @@ The Makefile installs Chromium from Debian's packages and axe-core from npm; no 
 ever downloaded."""
 
 import os
-import subprocess
+import signal
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from ..live.conftest import BASE_URL, ON_POSTGRES, ROOT, Platform
+from ..live.conftest import ROOT, Platform, platform_env, start_sandbox
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -32,44 +30,18 @@ def _need(path: Path, how: str):
 @pytest.fixture(scope="session")
 def web_platform(tmp_path_factory):
     """A platform with the demo accounts (and their demo identities at the local provider)
-    and a few hundred demo dossiers, like `make run`."""
+    and a few hundred demo dossiers, like `make run`, and its payment sandbox."""
     tmp = tmp_path_factory.mktemp("browser")
-    env = {**os.environ, "CQS_VAR_DIR": str(tmp), "DJANGO_SETTINGS_MODULE":
-           "chinhquyenso.settings", "PYTHONPATH": str(ROOT / "src"), "CQS_NOTIFY_INLINE": "1"}
-    dbname = admin = None
-    if ON_POSTGRES:
-        dbname = f"cqs_web_{uuid.uuid4().hex[:8]}"
-        admin = BASE_URL.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f"CREATE DATABASE {dbname}")
-        env["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/" + dbname
-    else:
-        env.pop("DATABASE_URL", None)
-    p = Platform(env)
-    p.env["CQS_PUBLIC_URL"] = f"http://127.0.0.1:{p.port}"
-    p.cqs("init", "--province", "31")
-    p.cqs("demo", "--dossiers", "300", "--seed", "7", "--no-progress")
-    p.start()
-    sandbox = subprocess.Popen(
-        [*p_cqs(), "payments", "sandbox", "--port", str(p.sandbox_port), "--db",
-         str(tmp / "sandbox.sqlite3"), "--ipn-url",
-         f"http://127.0.0.1:{p.port}/api/v1/payments/vnpay/ipn"],
-        env=p.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    time.sleep(0.5)
-    yield p
-    sandbox.terminate()
-    sandbox.wait(timeout=10)
-    p.stop()
-    if dbname:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-
-
-def p_cqs():
-    from ..live.conftest import CQS
-
-    return CQS
+    with platform_env(tmp, "cqs_web", CQS_NOTIFY_INLINE="1") as env:
+        p = Platform(env)
+        p.cqs("init", "--province", "31")
+        p.cqs("demo", "--dossiers", "300", "--seed", "7", "--no-progress")
+        p.start()
+        sandbox = start_sandbox(p, tmp / "sandbox.sqlite3")
+        yield p
+        os.killpg(sandbox.pid, signal.SIGTERM)
+        sandbox.wait(timeout=10)
+        p.stop()
 
 
 @pytest.fixture(scope="session")

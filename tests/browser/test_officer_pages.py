@@ -46,3 +46,31 @@ def test_officer_queue_is_accessible(web_platform, browser):
     assert axe_violations(page) == []
     assert fits_width(page)
     ctx.close()
+
+
+@pytest.mark.slow
+def test_monitoring_dashboard_on_a_phone(web_platform, browser):
+    """/giam-sat/ as the province's monitor: readable at 360 px, accessible, every group."""
+    _need(AXE, "make test cài axe-core từ npm (npm ci)")
+    base = f"http://127.0.0.1:{web_platform.port}"
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True,
+                              locale="vi-VN")
+    page = ctx.new_page()
+    page.goto(f"{base}/can-bo/dang-nhap?next=/giam-sat/")
+    page.fill("#username", "giamsat")
+    page.fill("#password", "demo12345")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/can-bo/dang-nhap/ma*")
+    page.fill("#code", totp_code("giamsat"))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/giam-sat/*")
+    body = page.inner_text("main")
+    for group in ("Công khai, minh bạch", "Tiến độ", "Số hóa", "Mức độ hài lòng"):
+        assert group in body
+    assert fits_width(page)
+    assert axe_violations(page) == []
+    for path in ("/giam-sat/muc-tieu", "/giam-sat/ke-hoach"):
+        page.goto(base + path)
+        assert fits_width(page), path
+        assert axe_violations(page) == [], path
+    ctx.close()

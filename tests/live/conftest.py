@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -118,34 +119,43 @@ def submission(procedure: dict, agency: str, n: int = 0) -> dict:
     }
 
 
-@pytest.fixture(scope="session")
-def platform(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("live")
+@contextmanager
+def platform_env(tmp: Path, prefix: str, **extra):
+    """The environment of a throwaway platform: its own var/ folder and, on PostgreSQL, its
+    own database (dropped afterwards)."""
     env = {**os.environ, "CQS_VAR_DIR": str(tmp), "DJANGO_SETTINGS_MODULE":
-           "chinhquyenso.settings", "PYTHONPATH": str(ROOT / "src")}
-    dbname = None
+           "chinhquyenso.settings", "PYTHONPATH": str(ROOT / "src"), **extra}
+    dbname = admin = None
     if ON_POSTGRES:
-        dbname = f"cqs_live_{uuid.uuid4().hex[:8]}"
+        dbname = f"{prefix}_{uuid.uuid4().hex[:8]}"
         admin = BASE_URL.rsplit("/", 1)[0] + "/postgres"
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f"CREATE DATABASE {dbname}")
         env["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/" + dbname
     else:
         env.pop("DATABASE_URL", None)
-    p = Platform(env)
-    p.cqs("init", "--province", "31")
-    _, agency = _first_agency(p)
-    for name, role, ag in [("citizen", "citizen", None), ("receiver", "receiver", agency),
-                           ("receiver2", "receiver", agency)]:
-        args = ["user", "add", "--username", name, "--role", role]
-        p.cqs(*(args + (["--agency", ag] if ag else [])))
-        p.tokens[name] = p.cqs("token", "create", "--user", name).strip()
-    p.start()
-    yield p
-    p.stop()
-    if dbname:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+    try:
+        yield env
+    finally:
+        if dbname:
+            with psycopg.connect(admin, autocommit=True) as c:
+                c.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory):
+    with platform_env(tmp_path_factory.mktemp("live"), "cqs_live") as env:
+        p = Platform(env)
+        p.cqs("init", "--province", "31")
+        _, agency = _first_agency(p)
+        for name, role, ag in [("citizen", "citizen", None), ("receiver", "receiver", agency),
+                               ("receiver2", "receiver", agency)]:
+            args = ["user", "add", "--username", name, "--role", role]
+            p.cqs(*(args + (["--agency", ag] if ag else [])))
+            p.tokens[name] = p.cqs("token", "create", "--user", name).strip()
+        p.start()
+        yield p
+        p.stop()
 
 
 def _first_agency(p: Platform):
@@ -154,10 +164,8 @@ def _first_agency(p: Platform):
     return None, p.cqs("shell", "--no-imports", "-c", script).strip()
 
 
-@pytest.fixture(scope="session")
-def sandbox(platform, tmp_path_factory):
-    """`cqs payments sandbox`, calling this platform's IPN endpoint."""
-    db = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3"
+def start_sandbox(platform: Platform, db: Path) -> subprocess.Popen:
+    """`cqs payments sandbox`, calling this platform's IPN endpoint; returns once it listens."""
     proc = subprocess.Popen(
         [*CQS, "payments", "sandbox", "--port", str(platform.sandbox_port), "--db", str(db),
          "--ipn-url", f"http://127.0.0.1:{platform.port}/api/v1/payments/vnpay/ipn"],
@@ -170,6 +178,12 @@ def sandbox(platform, tmp_path_factory):
             break
         except OSError:
             time.sleep(0.2)
+    return proc
+
+
+@pytest.fixture(scope="session")
+def sandbox(platform, tmp_path_factory):
+    proc = start_sandbox(platform, tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3")
     yield f"http://127.0.0.1:{platform.sandbox_port}"
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(timeout=10)

@@ -1,0 +1,6 @@
+import pytest
+
+
+@pytest.fixture
+def monitor_api(api):
+    return api("monitor")
