@@ -94,8 +94,19 @@ def test_no_serious_accessibility_violation(web_platform, axe_page):
     for path in PUBLIC_PAGES:
         axe_page.goto(base + path)
         found[path] = axe_violations(axe_page)
+    axe_page.goto(f"{base}/dang-nhap/vneid")  # the identity provider's own sign-in page
+    found["/idp/dang-nhap"] = axe_violations(axe_page)
     sign_in_citizen(axe_page, base)
     for path in CITIZEN_PAGES:
         axe_page.goto(base + path)
         found[path] = axe_violations(axe_page)
+    # One of the demo citizen's dossiers: its page, its receipt, the summary of a new one.
+    axe_page.goto(f"{base}/ca-nhan/ho-so")
+    code = axe_page.locator("ul.list li a").first.inner_text().strip()
+    for path in (f"/ca-nhan/ho-so/{code}", f"/ho-so/{code}/bien-nhan", f"/tra-cuu?ma={code}"):
+        axe_page.goto(base + path)
+        found[path] = axe_violations(axe_page)
+    axe_page.goto(f"{base}/ho-so/nop/1.001193")
+    axe_page.click("button[value=xem-lai]")  # an empty form: every error shown at once
+    found["/ho-so/nop (lỗi)"] = axe_violations(axe_page)
     assert {p: v for p, v in found.items() if v} == {}

@@ -18,7 +18,10 @@ def test_schemathesis_finds_no_server_error(platform, user, tmp_path):
     url = f"http://127.0.0.1:{platform.port}/api/v1/openapi.json"
     result = subprocess.run(
         [str(exe), "run", url, "--checks", CHECKS, "--max-examples", "40", "--seed", "766",
-         "--workers", "2", "--header", f"Authorization: Bearer {platform.tokens[user]}",
+         # One worker: with two, hypothesis's ast.parse from two threads at once failed
+         # once in CPython 3.11.7 ("SystemError: AST constructor recursion depth
+         # mismatch"), a failure of the tool, not of the API under test.
+         "--workers", "1", "--header", f"Authorization: Bearer {platform.tokens[user]}",
          "--generation-database", "none", "--request-timeout", "10", "--no-color"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
