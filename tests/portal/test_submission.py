@@ -42,8 +42,10 @@ def test_errors_are_shown_next_to_each_field(web, agency, documents):
                                         "a_id_number": "12345", "f_child_sex": "Nam"})
     body = r.content.decode()
     assert r.status_code == 422
-    assert re.search(r'id="a_id_number_err"[^>]*>Số định danh cá nhân phải gồm đúng 12 chữ số', body)
-    assert re.search(r'id="f_child_full_name_err"[^>]*>Vui lòng nhập «Họ, chữ đệm, tên của trẻ»', body)
+    assert re.search(r'id="a_id_number_err"[^>]*>Số định danh cá nhân phải gồm đúng 12 chữ số',
+                     body)
+    assert re.search(r'id="f_child_full_name_err"[^>]*>Vui lòng nhập «Họ, chữ đệm, tên của trẻ»',
+                     body)
     assert re.search(r'id="doc_to_khai_err"[^>]*>Vui lòng tải lên «Tờ khai đăng ký khai sinh»',
                      body)
     assert "uy_quyen_err\" role=\"alert\"></p>" in body  # optional document: no error
