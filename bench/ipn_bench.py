@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import api_bench  # noqa: E402
 from api_bench import CQS, PG, ROOT, free_port, pgbench, sh, wrk  # noqa: E402
 
 from chinhquyenso.payments import vnpay  # noqa: E402
@@ -71,7 +72,11 @@ def main():
                     help="also run the baseline with the audit link appended inside the"
                          " statement (core.audit's head lock held to commit), for comparison; its"
                          " records carry dummy hashes: cqs_bench's chain no longer verifies")
+    ap.add_argument("--connections", type=int, default=16,
+                    help="concurrent callers (wrk connections, pgbench clients)")
     args = ap.parse_args()
+    api_bench.CONNECTIONS = args.connections
+    print(f"{args.connections} concurrent connections")
     db = f"{PG}/cqs_bench"
     env = {**os.environ, "DATABASE_URL": db, "CQS_VAR_DIR": tempfile.mkdtemp(),
            "VNPAY_TMN_CODE": TMN, "VNPAY_HASH_SECRET": SECRET}
