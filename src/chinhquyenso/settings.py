@@ -250,3 +250,9 @@ CQS_PAYMENTS_AUDIT_FLUSH_ASYNC = env_bool("CQS_PAYMENTS_AUDIT_FLUSH_ASYNC", True
 CQS_PORTAL_SYNC_URL = os.environ.get("CQS_PORTAL_SYNC_URL", "")
 CQS_PORTAL_SYNC_TOKEN = os.environ.get("CQS_PORTAL_SYNC_TOKEN", "")
 CQS_PORTAL_SYNC_TIMEOUT = float(os.environ.get("CQS_PORTAL_SYNC_TIMEOUT", "10"))
+
+# The key and certificate (PEM files) that sign the PDFs the platform issues (e-receipts):
+# the issuing organisation's, from the Government's PKI. Unset: a self-signed demo pair is
+# made under var/signing/ (core/signing.py), marked as having no legal value.
+CQS_SIGNING_KEY = os.environ.get("CQS_SIGNING_KEY", "")
+CQS_SIGNING_CERT = os.environ.get("CQS_SIGNING_CERT", "")

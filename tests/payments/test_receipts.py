@@ -141,6 +141,20 @@ def test_the_pdf_carries_every_mandatory_item_and_the_verification_qr(api, peopl
                for x in range(size)] for y in range(size)]
     want = [[bool(v) for v in row] for row in expected.matrix_iter(scale=1, border=4)]
     assert matrix == want
+    # h) the collecting organisation's digital signature, over the whole file.
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    from chinhquyenso.core import signing
+
+    sig = PdfFileReader(io.BytesIO(resp.content)).embedded_signatures[0]
+    trust = ValidationContext(trust_roots=[load_cert_from_pemder(
+        str(signing.key_and_cert()[1]))])
+    status = validate_pdf_signature(sig, trust)
+    assert status.bottom_line and status.coverage.name == "ENTIRE_FILE"
+    assert sig.sig_object["/Reason"].startswith(f"Biên lai HB-{yy()}E số ")
 
 
 def test_who_may_download_a_receipt(api, people, dossier_code):

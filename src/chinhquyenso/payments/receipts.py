@@ -53,6 +53,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from fpdf import FPDF
 
+from chinhquyenso.core import signing
+
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 RECEIPT_TITLE = "BIÊN LAI THU PHÍ, LỆ PHÍ"
 # [TT78] Annex I.B: fee receipt without a face value ("01"), "BLP", no copies ("0"), form 1.
@@ -306,4 +308,7 @@ def render_pdf(r: ReceiptView) -> bytes:
     pdf.multi_cell(65, 5, "NGƯỜI THU TIỀN", align="C", new_x="LEFT", new_y="NEXT")
     pdf.set_font("Sans", "I", 9)
     pdf.multi_cell(65, 4.5, f"(Chữ ký số của {r.issuer_name})", align="C")
-    return bytes(pdf.output())
+    # [ND123] Art. 32(2)(h): an e-receipt carries the collecting organisation's digital
+    # signature: a PAdES signature over the whole file (core/signing.py).
+    return signing.sign_pdf(bytes(pdf.output()),
+                            reason=f"Biên lai {r.series} số {r.number} — {r.issuer_name}")
