@@ -251,3 +251,21 @@ def test_digest_mails_the_leaders(people, agency, monkeypatch, settings):
     assert "bước Thẩm định đã dùng 113 % thời gian được giao" in text
     assert f"/can-bo/ho-so/{d.code}" in text and "Mẫu 04" in text
     assert services.send_digest(at=at("2026-11-26T09:00")) == []  # nothing at risk
+
+
+def test_xlsx_exports_carry_the_same_rows(staff, agency, other_agency):
+    import io
+
+    from openpyxl import load_workbook
+
+    services.load_targets()
+    services.import_tasks(text=CSV_OK)
+    c = client_for(staff["monitor"])
+    resp = c.get("/giam-sat/ke-hoach.xlsx?nam=2024")
+    assert resp["Content-Type"].startswith("application/vnd.openxmlformats")
+    rows = list(load_workbook(io.BytesIO(resp.content)).active.iter_rows(values_only=True))
+    assert rows[0][:5] == ("nam", "ma", "ten", "co_quan", "kinh_phi")
+    assert rows[1][:5] == (2024, "NV-02", "Số hóa hồ sơ hộ tịch", "SO_TP", 250000000)
+    sheet = load_workbook(io.BytesIO(c.get("/giam-sat/muc-tieu.xlsx").content)).active
+    assert any(r[1] == "Tỷ lệ văn bản điện tử được ký số" for r in sheet.iter_rows(
+        values_only=True))

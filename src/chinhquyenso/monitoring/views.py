@@ -2,8 +2,6 @@
 rankings, the drill-down behind every number, CSV/XLSX exports and the monthly PDF report.
 Thin views: parse, check access (queries.check_can_view), call one query, render."""
 
-import csv
-import io
 from datetime import date, timedelta
 
 from django.http import HttpResponse
@@ -11,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from chinhquyenso.core.errors import DomainError, ValidationFailed
+from chinhquyenso.core.exports import table_response
 from chinhquyenso.core.web import staff_required
 from chinhquyenso.directory.models import PROVINCE_ROLES
 
@@ -43,29 +42,7 @@ def _scope(request):
 
 def _table_response(request, name: str, header: list, rows: list):
     """CSV (UTF-8 with BOM, opens in Excel) or XLSX of one table."""
-    fmt = request.GET.get("format")
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = name[:31]
-        ws.append(header)
-        for r in rows:
-            ws.append(r)
-        buf = io.BytesIO()
-        wb.save(buf)
-        resp = HttpResponse(buf.getvalue(), content_type=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-        resp["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-        return resp
-    resp = HttpResponse(content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    resp.write("\ufeff")
-    w = csv.writer(resp)
-    w.writerow(header)
-    w.writerows(rows)
-    return resp
+    return table_response(name, header, rows, request.GET.get("format", "csv"))
 
 
 def _wants_export(request) -> bool:

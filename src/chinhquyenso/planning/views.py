@@ -2,17 +2,17 @@
 each with its CSV export. Access: monitor and province admin see all; an agency leader sees
 the targets and their own agency's tasks."""
 
-import csv
 from datetime import date
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from chinhquyenso.core.errors import DomainError
+from chinhquyenso.core.exports import table_response
 from chinhquyenso.core.web import staff_required
 
 from . import services
@@ -52,19 +52,16 @@ def targets(request):
 
 
 @staff_required(*ROLES)
-def targets_csv(request):
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="muc-tieu.csv"'
-    response.write("\ufeff")
-    w = csv.writer(response)
-    w.writerow(["Mã", "Mục tiêu", "Chỉ tiêu", "Đơn vị", "Năm", "Hiện tại", "Ngày số liệu",
-                "Nguồn số liệu", "Đánh giá", "Nguồn mục tiêu"])
+def targets_csv(request, fmt="csv"):
+    header = ["Mã", "Mục tiêu", "Chỉ tiêu", "Đơn vị", "Năm", "Hiện tại", "Ngày số liệu",
+              "Nguồn số liệu", "Đánh giá", "Nguồn mục tiêu"]
+    rows = []
     for r in services.targets_overview():
         t = r.target
-        w.writerow([t.code, t.name, ("≥ " if t.direction == "at_least" else "≤ ") + str(t.value),
-                    t.unit, t.deadline_year, "" if r.current is None else r.current,
-                    r.current_on or "", r.current_source, r.status_label, t.source])
-    return response
+        rows.append([t.code, t.name, ("≥ " if t.direction == "at_least" else "≤ ") + str(t.value),
+                     t.unit, t.deadline_year, "" if r.current is None else r.current,
+                     str(r.current_on or ""), r.current_source, r.status_label, t.source])
+    return table_response("muc-tieu", header, rows, fmt)
 
 
 @require_POST
@@ -124,21 +121,15 @@ def tasks(request):
 
 
 @staff_required(*ROLES)
-def tasks_csv(request):
+def tasks_csv(request, fmt="csv"):
     qs, year, _ = _tasks(request)
     on = services.today()
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="ke-hoach-{year}.csv"'
-    response.write("\ufeff")
-    w = csv.writer(response)
-    w.writerow(["nam", "ma", "ten", "co_quan", "kinh_phi", "bat_dau", "han", "tien_do",
-                "canh_bao", "du_lieu_mau"])
-    for t in qs.iterator():
-        w.writerow([t.year, t.code, t.name, t.owner.key, t.budget, t.start.isoformat(),
-                    t.deadline.isoformat(), t.progress,
-                    services.FLAG_LABELS[services.task_flag(t, on)],
-                    "có" if t.is_demo else ""])
-    return response
+    header = ["nam", "ma", "ten", "co_quan", "kinh_phi", "bat_dau", "han", "tien_do",
+              "canh_bao", "du_lieu_mau"]
+    rows = ([t.year, t.code, t.name, t.owner.key, t.budget, t.start.isoformat(),
+             t.deadline.isoformat(), t.progress, services.FLAG_LABELS[services.task_flag(t, on)],
+             "có" if t.is_demo else ""] for t in qs.iterator())
+    return table_response(f"ke-hoach-{year}", header, rows, fmt)
 
 
 @require_POST
