@@ -21,7 +21,8 @@ run: install
 	$(BIN)/cqs demo --dossiers 20000 --if-empty
 	$(BIN)/cqs monitoring sync --demo
 	$(BIN)/cqs monitoring rebuild
-	$(BIN)/cqs payments sandbox --port 8100 & sandbox=$$!; \
+	$(BIN)/cqs payments sandbox --port 8100 \
+	  --ipn-url "$$CQS_PUBLIC_URL/api/v1/payments/vnpay/ipn" & sandbox=$$!; \
 	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/cqs serve --port $(PORT)
 
