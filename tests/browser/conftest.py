@@ -44,7 +44,10 @@ def web_platform(tmp_path_factory):
         p.stop()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an asyncio loop running in the
+# main thread while it is open, and later tests that call asyncio.run (pyHanko's signature
+# validation) must not find one.
+@pytest.fixture(scope="module")
 def browser():
     _need(Path(CHROMIUM), "make test cài Chromium từ gói Debian (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
