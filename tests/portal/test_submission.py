@@ -122,3 +122,13 @@ def test_the_form_needs_a_signed_in_applicant(web, documents):
     r = web(None).get("/ho-so/nop/1.001193")
     assert r.status_code == 302 and r["Location"] == "/dang-nhap?next=%2Fho-so%2Fnop%2F1.001193"
     assert web("receiver").get("/ho-so/nop/1.001193").status_code == 403
+
+
+def test_a_double_click_on_send_makes_one_dossier(web, agency, procedure):
+    c = web("citizen")
+    summary = c.post("/ho-so/nop/1.001193", {**FORM, "agency": agency.code, "buoc": "xem-lai"})
+    key = re.search(r'name="khoa" value="([0-9a-f]{32})"', summary.content.decode()).group(1)
+    sent = {**FORM, "agency": agency.code, "buoc": "nop", "khoa": key}
+    first, second = c.post("/ho-so/nop/1.001193", sent), c.post("/ho-so/nop/1.001193", sent)
+    d = Dossier.objects.get()
+    assert first["Location"] == second["Location"] == f"/ho-so/{d.code}/bien-nhan"

@@ -1,5 +1,7 @@
 """The citizen portal's pages (thin: parse, call a service, render)."""
 
+import uuid
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +16,7 @@ from chinhquyenso.catalog.models import Field, Procedure
 from chinhquyenso.catalog.queries import search_procedures
 from chinhquyenso.core import notify
 from chinhquyenso.core.errors import DomainError
+from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.web import citizen_required
 from chinhquyenso.directory.models import Agency
 from chinhquyenso.dossiers import documents
@@ -155,15 +158,22 @@ def submit(request, code):
     if step == "xem-lai":
         ctx = _form_context(request, p, values, {})
         ctx["agency_obj"] = next((a for a in ctx["agencies"] if a.code == values["agency"]), None)
-        return render(request, "portal/summary.html", {**ctx, "values": values})
+        return render(request, "portal/summary.html",
+                      {**ctx, "values": values, "key": uuid.uuid4().hex})
+    # The summary page's one-time key: a double click or a resent form finds the dossier the
+    # first click created instead of making a second one.
+    key = request.POST.get("khoa", "")[:64] or None
     try:
-        dossier = services.submit(user=request.user, procedure=p, agency=values["agency"],
-                                  applicant=applicant, form=form, docs=docs)
+        _status, body = run_once(
+            user=request.user, scope="portal-submit", key=key, payload={"procedure": p.code},
+            create=lambda: (201, {"code": services.submit(
+                user=request.user, procedure=p, agency=values["agency"], applicant=applicant,
+                form=form, docs=docs).code}))
     except DomainError as exc:
         ctx = _form_context(request, p, values, exc.extra.get("errors") or {})
         messages.error(request, exc.detail)
         return render(request, "portal/submit.html", ctx, status=422)
-    return redirect("portal:receipt", code=dossier.code)
+    return redirect("portal:receipt", code=body["code"])
 
 
 @citizen_required
