@@ -122,3 +122,22 @@ def fits_width(page) -> bool:
     """No horizontal scrolling at the current viewport."""
     return page.evaluate(
         "() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def officer_login(page, base: str, username: str, next_path: str = "/can-bo/") -> None:
+    """Username, demo password, then the demo account's one-time code."""
+    page.goto(f"{base}/can-bo/dang-nhap?next={next_path}")
+    page.fill("#username", username)
+    page.fill("#password", "demo12345")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/can-bo/dang-nhap/ma*")
+    page.fill("#code", totp_code(username))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{next_path}*")
+
+
+def choose_agency(page, part: str) -> None:
+    """Select the receiving agency whose name contains `part`."""
+    label = page.evaluate("""(part) => [...document.querySelectorAll('#agency option')]
+        .map(o => o.textContent).find(t => t.includes(part))""", part)
+    page.select_option("#agency", label=label)

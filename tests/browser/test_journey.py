@@ -8,24 +8,16 @@ each step goes to docs/screenshots/."""
 
 import pytest
 
-from .conftest import fits_width, shot, totp_code
+from .conftest import choose_agency, fits_width, officer_login, shot
 from .test_citizen_pages import sign_in_citizen
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def officer(browser, base: str, username: str, totp: bool = True):
+def officer(browser, base: str, username: str):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
     page = ctx.new_page()
-    page.goto(f"{base}/can-bo/dang-nhap")
-    page.fill("#username", username)
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    if totp:
-        page.wait_for_url("**/can-bo/dang-nhap/ma*")
-        page.fill("#code", totp_code(username))
-        page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/can-bo/")
+    officer_login(page, base, username)
     return page
 
 
@@ -64,9 +56,7 @@ def test_one_dossier_from_search_to_rating(web_platform, browser, phone, tmp_pat
     assert fits_width(phone)
 
     # 2. The form, filled on the phone, with two uploads.
-    hong_bang = phone.evaluate("""() => [...document.querySelectorAll('#agency option')]
-        .map(o => o.textContent).find(t => t.includes('Hồng Bàng'))""")
-    phone.select_option("#agency", label=hong_bang)
+    choose_agency(phone, "Hồng Bàng")
     phone.fill("#f_ho_ten_tre", "Nguyễn Minh Khôi")
     phone.fill("#f_ngay_sinh", "2026-11-01")
     phone.select_option("#f_gioi_tinh", "Nam")

@@ -3,7 +3,7 @@ the page fits a phone as well as a desk screen."""
 
 import pytest
 
-from .conftest import AXE, _need, axe_violations, fits_width, totp_code
+from .conftest import AXE, _need, axe_violations, fits_width, officer_login
 
 # One received dossier of the demo citizen at the demo ward, so that the queue has a row.
 SUBMIT_ONE = """
@@ -32,13 +32,7 @@ def test_officer_queue_is_accessible(web_platform, browser):
     page = ctx.new_page()
     page.goto(f"{base}/can-bo/dang-nhap")
     assert axe_violations(page) == []
-    page.fill("#username", "chuyenvien")
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/can-bo/dang-nhap/ma*")
-    page.fill("#code", totp_code("chuyenvien"))
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/can-bo/")
+    officer_login(page, base, "chuyenvien")
     assert page.locator("table.data tbody tr").count() > 0  # the demo dossiers are there
     assert axe_violations(page) == []
     page.click("table.data tbody tr a >> nth=0")
@@ -56,14 +50,7 @@ def test_monitoring_dashboard_on_a_phone(web_platform, browser):
     ctx = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True,
                               locale="vi-VN")
     page = ctx.new_page()
-    page.goto(f"{base}/can-bo/dang-nhap?next=/giam-sat/")
-    page.fill("#username", "giamsat")
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/can-bo/dang-nhap/ma*")
-    page.fill("#code", totp_code("giamsat"))
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/giam-sat/*")
+    officer_login(page, base, "giamsat", next_path="/giam-sat/")
     body = page.inner_text("main")
     for group in ("Công khai, minh bạch", "Tiến độ", "Số hóa", "Mức độ hài lòng"):
         assert group in body

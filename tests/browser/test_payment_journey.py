@@ -7,7 +7,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from .conftest import shot
+from .conftest import choose_agency, shot
 from .test_citizen_pages import sign_in_citizen
 from .test_journey import PDF
 
@@ -18,9 +18,7 @@ def test_pay_a_fee_and_download_the_e_receipt(web_platform, phone, tmp_path):
     scan = tmp_path / "to-khai.pdf"
     scan.write_bytes(PDF)
     sign_in_citizen(phone, base, id_number="001199054321", next_path="/ho-so/nop/1.004873")
-    hong_bang = phone.evaluate("""() => [...document.querySelectorAll('#agency option')]
-        .map(o => o.textContent).find(t => t.includes('Hồng Bàng'))""")
-    phone.select_option("#agency", label=hong_bang)
+    choose_agency(phone, "Hồng Bàng")
     phone.select_option("#f_tinh_trang_hon_nhan", "Chưa đăng ký kết hôn với ai")
     phone.fill("#f_muc_dich_su_dung", "Để đăng ký kết hôn.")
     phone.fill("#f_so_luong_ban", "1")
