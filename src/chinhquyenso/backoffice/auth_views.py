@@ -97,24 +97,28 @@ def login_page(request):
     return redirect("backoffice:login_enrol")
 
 
+def _second_factor(request, user, check, template: str, ctx: dict):
+    """The one-time-code step (sign-in or enrolment): on a good code the session starts; on a
+    bad one the page again with the reason, and a lock-out ends the half-finished sign-in."""
+    if request.method == "POST":
+        try:
+            check(user=user, code=request.POST.get("code") or "", ip=client_ip(request))
+        except DomainError as exc:
+            if isinstance(exc, LockedOut):
+                request.session.pop(PENDING, None)
+            return render(request, template, {**ctx, "error": exc.detail}, status=exc.status)
+        return _finish(request, user, second_factor=True)
+    return render(request, template, ctx)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_code(request):
     user = _pending_user(request, "code")
     if user is None:
         return redirect("backoffice:login")
-    ctx = {"officer": user}
-    if request.method == "POST":
-        try:
-            services.check_code(user=user, code=request.POST.get("code") or "",
-                                ip=client_ip(request))
-        except DomainError as exc:
-            if isinstance(exc, LockedOut):
-                request.session.pop(PENDING, None)
-            ctx["error"] = exc.detail
-            return render(request, "backoffice/login_code.html", ctx, status=exc.status)
-        return _finish(request, user, second_factor=True)
-    return render(request, "backoffice/login_code.html", ctx)
+    return _second_factor(request, user, services.check_code, "backoffice/login_code.html",
+                          {"officer": user})
 
 
 @never_cache
@@ -125,18 +129,10 @@ def login_enrol(request):
     if user is None:
         return redirect("backoffice:login")
     enrolment = services.start_enrolment(user=user)
-    ctx = {"officer": user, "enrolment": enrolment, "action": "/can-bo/dang-nhap/dang-ky-ma"}
-    if request.method == "POST":
-        try:
-            services.confirm_enrolment(user=user, code=request.POST.get("code") or "",
-                                       ip=client_ip(request))
-        except DomainError as exc:
-            if isinstance(exc, LockedOut):
-                request.session.pop(PENDING, None)
-            ctx["error"] = exc.detail
-            return render(request, "backoffice/login_enrol.html", ctx, status=exc.status)
-        return _finish(request, user, second_factor=True)
-    return render(request, "backoffice/login_enrol.html", ctx)
+    return _second_factor(request, user, services.confirm_enrolment,
+                          "backoffice/login_enrol.html",
+                          {"officer": user, "enrolment": enrolment,
+                           "action": "/can-bo/dang-nhap/dang-ky-ma"})
 
 
 @never_cache

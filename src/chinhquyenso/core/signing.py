@@ -7,6 +7,7 @@ platform makes, once, a self-signed **demo** certificate under var/signing/ whos
 it has no legal value, so that development and tests sign and verify end to end."""
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from io import BytesIO
@@ -53,8 +54,6 @@ def _demo_files() -> tuple[Path, Path]:
         for _ in range(100):
             if cert_path.exists():
                 return key_path, cert_path
-            import time
-
             time.sleep(0.05)
         raise
     with os.fdopen(fd, "wb") as f:

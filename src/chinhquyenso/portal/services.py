@@ -13,6 +13,7 @@ from chinhquyenso.catalog.models import Procedure
 from chinhquyenso.core.errors import ValidationFailed
 from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.models import Attachment, Dossier
+from chinhquyenso.dossiers.validation import validate_applicant, validate_form
 
 from .models import Draft
 
@@ -115,8 +116,6 @@ def check_documents(procedure: Procedure, docs: dict[str, list[str]]) -> dict[st
 def validate_submission(*, user, procedure: Procedure, agency: str, applicant: dict,
                         form: dict, docs: dict) -> dict[str, str]:
     """Every problem of the web form at once, by field name (empty when it can be sent)."""
-    from chinhquyenso.dossiers.validation import validate_applicant, validate_form
-
     errors = {}
     try:
         validate_applicant(applicant, business=user.role == "business")

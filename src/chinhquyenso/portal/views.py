@@ -2,10 +2,12 @@
 
 import uuid
 
+import requests
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,8 +23,10 @@ from chinhquyenso.core.web import citizen_required
 from chinhquyenso.directory.models import Agency
 from chinhquyenso.dossiers import documents
 from chinhquyenso.dossiers import services as dossier_services
-from chinhquyenso.dossiers.models import ACTION_LABELS, Dossier, Rating, Status
+from chinhquyenso.dossiers.models import ACTION_LABELS, Attachment, Dossier, Rating, Status
 from chinhquyenso.dossiers.queries import public_lookup
+from chinhquyenso.payments.queries import receipts_for
+from chinhquyenso.payments.services import create_payment
 
 from . import oidc, services
 
@@ -92,8 +96,6 @@ def _form_context(request, p: Procedure, values: dict, errors: dict) -> dict:
     pre = services.prefill(request.user)
     merged = {**{f"a_{k}": v for k, v in pre["values"].items()}, **values}
     docs = services.attachments_by_document(request.user, merged)
-    from chinhquyenso.dossiers.models import Attachment
-
     uploaded = {str(a.pk): a for a in Attachment.objects.filter(
         pk__in=[i for v in docs.values() for i in v])}
     fields = [{**f, "value": merged.get(f"f_{f['name']}", ""),
@@ -258,11 +260,7 @@ def _available_forms(d: Dossier) -> list[tuple[str, str]]:
 def my_dossier(request, code):
     d = _own_dossier(request, code)
     supplement = d.supplements.filter(completed_at__isnull=True).order_by("-id").first()
-    try:
-        from chinhquyenso.payments.queries import receipts_for
-        receipts = receipts_for(d)
-    except ImportError:
-        receipts = []
+    receipts = receipts_for(d)
     return render(request, "portal/my_dossier.html", {
         "d": d, "status": Status(d.status).label,
         "events": [{"at": e.at, "note": e.note,
@@ -301,8 +299,6 @@ def my_action(request, code, action):
                                           comment=request.POST.get("comment", "")[:2000])
             messages.success(request, "Cảm ơn bạn đã đánh giá chất lượng phục vụ.")
         elif action == "thanh-toan":
-            from chinhquyenso.payments.services import create_payment
-
             _order, url = create_payment(actor=request.user, dossier=d,
                                          ip_addr=request.META.get("REMOTE_ADDR", "127.0.0.1"))
             return redirect(url)
@@ -334,8 +330,6 @@ def my_file(request, code, file_id):
     att = d.attachments.filter(pk=file_id).first()
     if att is None:
         raise Http404
-    from django.core.files.storage import default_storage
-
     resp = FileResponse(default_storage.open(att.storage_name, "rb"),
                         content_type=att.content_type)
     resp["Content-Disposition"] = "inline"
@@ -369,7 +363,8 @@ def login_start(request):
     nxt = _safe_next(request, request.GET.get("next", "")) or "/ca-nhan/ho-so"
     try:
         return redirect(oidc.begin(request.session, nxt))
-    except Exception:  # provider unreachable: say so instead of failing
+    except (requests.RequestException, KeyError, ValueError):  # provider unreachable or
+        # its discovery document unusable: say so instead of failing
         return render(request, "portal/login.html", {
             "error": "Không kết nối được với hệ thống định danh điện tử. Vui lòng thử lại sau.",
             "local_idp": settings.CQS_LOCAL_IDP}, status=503)
