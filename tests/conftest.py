@@ -3,9 +3,12 @@ use it. Built here (not from the reference data files) so that each test shows w
 depends on."""
 
 import os
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import Client
 
 from chinhquyenso.catalog.models import Field, Procedure, ProcessStep
@@ -13,6 +16,46 @@ from chinhquyenso.directory.models import AdministrativeUnit, Agency, AgencyKind
 from chinhquyenso.directory.services import add_user, create_token
 
 ON_POSTGRES = "postgres" in os.environ.get("DATABASE_URL", "")
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+# The suite's one clock: every test starts at this moment (a Wednesday, a working day in
+# Vietnam) whatever day the suite runs on, and moves it through the `clock` fixture.
+SUITE_START = datetime(2026, 11, 25, 9, 0, tzinfo=VN)
+
+
+def at(s: str | datetime) -> datetime:
+    """A moment in Vietnam: '2026-11-25T09:00' (naive strings are Vietnam time)."""
+    moment = s if isinstance(s, datetime) else datetime.fromisoformat(s)
+    return moment if moment.tzinfo else moment.replace(tzinfo=VN)
+
+
+class Clock:
+    """The suite's clock (time-machine): `clock.set('2026-11-27T14:00')` stops time at that
+    moment in Vietnam; `clock.move_to(...)` is the same; `clock.tick(...)` lets it run from
+    there. Everything that reads the time (timezone.now, time.time, date.today) follows."""
+
+    def __init__(self, traveller):
+        self._traveller = traveller
+
+    def set(self, moment: str | datetime) -> datetime:
+        moment = at(moment)
+        self._traveller.move_to(moment, tick=False)
+        return moment
+
+    move_to = set
+
+    def tick(self, moment: str | datetime) -> datetime:
+        moment = at(moment)
+        self._traveller.move_to(moment, tick=True)
+        return moment
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """One clock for the whole suite (the live and browser tests, which run real servers in
+    other processes, override it with the wall clock in their conftest)."""
+    with time_machine.travel(SUITE_START, tick=True) as traveller:
+        yield Clock(traveller)
 
 
 @pytest.fixture

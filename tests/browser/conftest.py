@@ -22,6 +22,14 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-dev-shm-usage", "--no-proxy-server"]
 
 
+@pytest.fixture(autouse=True)
+def clock():
+    """These tests drive real servers in other processes: they run on the wall clock (the
+    suite's frozen clock would not reach those processes). Check them on other days with
+    Debian's faketime, which every child process inherits."""
+    yield None
+
+
 def _need(path: Path, how: str):
     if not path.exists():
         pytest.skip(f"{path} chưa có: {how}")

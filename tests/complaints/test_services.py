@@ -20,15 +20,6 @@ def at(s: str) -> datetime:
     return datetime.fromisoformat(s).replace(tzinfo=VN)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        def set(self, s):
-            monkeypatch.setattr(services, "now", lambda: at(s))
-
-    return Clock()
-
-
 def send(people, home, who="citizen", when="2026-11-23T09:00", **kw):
     args = {"category": "procedure", "title": "Thủ tục quá nhiều giấy tờ",
             "content": "Đề nghị bỏ yêu cầu nộp bản sao giấy khai sinh của cha mẹ.",

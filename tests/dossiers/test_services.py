@@ -19,17 +19,6 @@ def at(s: str) -> datetime:
     return datetime.fromisoformat(s).replace(tzinfo=VN)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """Set the services' clock: clock.set('2026-11-25T09:00')."""
-
-    class Clock:
-        def set(self, s):
-            monkeypatch.setattr(services, "now", lambda: at(s))
-
-    return Clock()
-
-
 def submit(people, agency, who="citizen", when=None):
     body = birth_body(agency)
     return services.submit_dossier(actor=people[who], procedure=body["procedure"],

@@ -25,6 +25,14 @@ BASE_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = BASE_URL.startswith("postgres")
 
 
+@pytest.fixture(autouse=True)
+def clock():
+    """These tests drive real servers in other processes: they run on the wall clock (the
+    suite's frozen clock would not reach those processes). Check them on other days with
+    Debian's faketime, which every child process inherits."""
+    yield None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -53,19 +53,19 @@ def test_full_online_share_is_live_from_the_catalogue(procedure):
     assert "1/2" in row.current_source
 
 
-def test_on_time_share_counts_dossiers_received_this_year(people, agency, monkeypatch):
+def test_on_time_share_counts_dossiers_received_this_year(people, agency, clock):
     """Two dossiers received 25/11 (due 01/12 09:00). At 01/12 10:00 one was approved the
     day before (on time), the other is open and past due (late): 1/2 = 50 %."""
     services.load_targets()
     ds_ = []
     for _ in range(2):
         body = birth_body(agency)
-        monkeypatch.setattr(ds, "now", lambda: at("2026-11-25T09:00"))
+        clock.set("2026-11-25T09:00")
         d = ds.submit_dossier(actor=people["citizen"], procedure=body["procedure"],
                               agency=body["agency"], applicant=body["applicant"],
                               form=body["form"], at=at("2026-11-25T08:00"))
         ds_.append(ds.receive_dossier(actor=people["receiver"], dossier=d))
-    monkeypatch.setattr(ds, "now", lambda: at("2026-11-30T09:00"))
+    clock.set("2026-11-30T09:00")
     d = ds.forward_dossier(actor=people["specialist"], dossier=ds_[0])
     ds.approve_dossier(actor=people["leader"], dossier=d)
     row = by_code(services.targets_overview(at=at("2026-12-01T10:00")))["dossier_on_time"]
@@ -228,7 +228,7 @@ def test_reading_form(staff):
     assert TargetReading.objects.filter(target__code="online_inspections").count() == 1
 
 
-def test_digest_mails_the_leaders(people, agency, monkeypatch, settings):
+def test_digest_mails_the_leaders(people, agency, clock, settings):
     """One dossier received Wed 25/11 09:00; on Friday 11:00 its Thẩm định step is at 113 %
     (see test_warnings); the agency's leader gets one e-mail naming the specialist."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -237,7 +237,7 @@ def test_digest_mails_the_leaders(people, agency, monkeypatch, settings):
     people["specialist"].full_name = "Phạm Thu Hà"
     people["specialist"].save()
     body = birth_body(agency)
-    monkeypatch.setattr(ds, "now", lambda: at("2026-11-25T09:00"))
+    clock.set("2026-11-25T09:00")
     d = ds.submit_dossier(actor=people["citizen"], procedure=body["procedure"],
                           agency=body["agency"], applicant=body["applicant"],
                           form=body["form"], at=at("2026-11-25T08:00"))

@@ -22,10 +22,10 @@ def at(s: str) -> datetime:
 
 
 @pytest.fixture
-def received(people, agency, monkeypatch):
+def received(people, agency, clock):
     def make():
         body = birth_body(agency)
-        monkeypatch.setattr(ds, "now", lambda: at("2026-11-25T09:00"))
+        clock.set("2026-11-25T09:00")
         d = ds.submit_dossier(actor=people["citizen"], procedure=body["procedure"],
                               agency=body["agency"], applicant=body["applicant"],
                               form=body["form"], at=at("2026-11-25T08:00"))
@@ -67,22 +67,22 @@ def test_not_enough_days_for_the_remaining_steps(received):
               "bước Thẩm định đã dùng 150 % thời gian được giao"}
 
 
-def test_later_step_started_late(received, people, monkeypatch):
+def test_later_step_started_late(received, people, clock):
     """Forwarded to Phê duyệt Friday 14:00. Monday 16:00: Phê duyệt used 180 (Fri) + 390
     (Mon) = 570 of 450 = 127 %; left 60 + 90 = 150 minutes = 0,3 day < 225 for Trả kết
     quả (0,5 day)."""
     d = received()
-    monkeypatch.setattr(ds, "now", lambda: at("2026-11-27T14:00"))
+    clock.set("2026-11-27T14:00")
     d = ds.forward_dossier(actor=people["specialist"], dossier=d)
     assert risks_for([d], at=at("2026-11-30T16:00")) == {
         d.pk: "còn 0,3 ngày làm việc nhưng còn 2 bước (các bước sau cần 0,5 ngày); "
               "bước Phê duyệt đã dùng 127 % thời gian được giao"}
 
 
-def test_past_due_or_paused_is_not_a_warning(received, people, monkeypatch):
+def test_past_due_or_paused_is_not_a_warning(received, people, clock):
     late = received()
     paused = received()
-    monkeypatch.setattr(ds, "now", lambda: at("2026-11-26T09:00"))
+    clock.set("2026-11-26T09:00")
     paused = ds.request_supplement(actor=people["specialist"], dossier=paused,
                                    items=["Bản sao giấy chứng sinh"], note="Thiếu giấy")
     assert risks_for([late, paused], at=at("2026-12-01T09:01")) == {}

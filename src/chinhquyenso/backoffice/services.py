@@ -47,9 +47,6 @@ class LockedOut(DomainError):
     title = "Tài khoản tạm bị khóa"
 
 
-def now() -> datetime:
-    return timezone.now()
-
 
 # --- lock-out ---------------------------------------------------------------------------
 
@@ -62,7 +59,7 @@ def _lock_message(until: datetime) -> str:
 
 def locked_until(username: str, at: datetime | None = None) -> datetime | None:
     """When the username's lock ends, or None when it is not locked."""
-    at = at or now()
+    at = at or timezone.now()
     row = LoginThrottle.objects.filter(username=username.lower()).first()
     if row and row.locked_until and row.locked_until > at:
         return row.locked_until
@@ -80,7 +77,7 @@ def _check_not_locked(username: str, user: User | None, ip: str) -> None:
 
 def _fail(username: str, user: User | None, ip: str, reason: str, message: str) -> None:
     """Count one failure (locking the username at the fifth) and raise."""
-    at = now()
+    at = timezone.now()
     with transaction.atomic():
         row, _ = LoginThrottle.objects.select_for_update().get_or_create(
             username=username.lower())
@@ -165,7 +162,7 @@ def _verify(device: TotpDevice, code: str, at: datetime) -> bool:
 def check_code(*, user: User, code: str, ip: str = "", at: datetime | None = None) -> User:
     """Second factor for a user whose device is confirmed."""
     _check_not_locked(user.username, user, ip)
-    at = at or now()
+    at = at or timezone.now()
     with transaction.atomic():
         device = TotpDevice.objects.select_for_update().filter(user=user,
                                                                confirmed_at__isnull=False).first()
@@ -225,7 +222,7 @@ def confirm_enrolment(*, user: User, code: str, ip: str = "",
                       at: datetime | None = None) -> None:
     """The first code from the app proves it holds the secret; the device becomes active."""
     _check_not_locked(user.username, user, ip)
-    at = at or now()
+    at = at or timezone.now()
     with transaction.atomic():
         device = TotpDevice.objects.select_for_update().filter(user=user).first()
         if device is None:
@@ -267,7 +264,7 @@ def set_demo_totp(*, actor=None, usernames=DEMO_USERNAMES) -> list[str]:
         for user in User.objects.filter(username__in=usernames,
                                         full_name__endswith=DEMO_MARK).order_by("username"):
             TotpDevice.objects.update_or_create(
-                user=user, defaults={"secret": DEMO_TOTP_SECRET, "confirmed_at": now(),
+                user=user, defaults={"secret": DEMO_TOTP_SECRET, "confirmed_at": timezone.now(),
                                      "is_demo": True, "last_step": 0})
             done.append(user.username)
         audit.record(actor=actor, verb="totp.demo", data={"users": done})

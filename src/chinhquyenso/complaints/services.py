@@ -51,9 +51,6 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^(\+84|0)[0-9]{9,10}$")
 
 
-def now() -> datetime:
-    return timezone.now()
-
 
 def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
@@ -89,11 +86,11 @@ def is_on_time(c: Complaint, at: datetime | None = None) -> bool:
         return c.answered_at is not None and c.answered_at <= c.reject_due_at
     if c.answered_at is not None:
         return c.answered_at <= c.due_at
-    return (at or now()) <= c.due_at
+    return (at or timezone.now()) <= c.due_at
 
 
 def is_overdue(c: Complaint, at: datetime | None = None) -> bool:
-    return c.status in OPEN_COMPLAINT_STATUSES and (at or now()) > c.due_at
+    return c.status in OPEN_COMPLAINT_STATUSES and (at or timezone.now()) > c.due_at
 
 
 def _text(value, label: str, lo: int, hi: int) -> str:
@@ -157,7 +154,7 @@ def submit_complaint(*, actor=None, category: str, title: str, content: str,
     content = _text(content, "Nội dung", 20, 5000)
     citizen = actor if actor is not None and actor.role in APPLICANT_ROLES else None
     people = _contact(citizen, contact or {})
-    at = at or now()
+    at = at or timezone.now()
 
     parent_row = None
     target_agency = None
@@ -269,7 +266,7 @@ def _close(actor, complaint, text, status, verb) -> Complaint:
         c = _lock(complaint)
         if c.status not in OPEN_COMPLAINT_STATUSES:
             raise Conflict("Phản ánh đã được trả lời hoặc đã từ chối.")
-        c.status, c.answer, c.answered_at, c.answered_by = status, text, now(), actor
+        c.status, c.answer, c.answered_at, c.answered_by = status, text, timezone.now(), actor
         c.save(update_fields=["status", "answer", "answered_at", "answered_by", "updated_at"])
         outbox.publish(f"complaint.{verb}", c, {"on_time": is_on_time(c)})
         audit.record(actor=actor, verb=f"complaint.{verb}", target=c,
@@ -296,7 +293,7 @@ def rate_complaint(*, actor=None, complaint: Complaint, rating: str, comment: st
             raise Conflict("Chỉ đánh giá được sau khi cơ quan đã trả lời.")
         if c.rating:
             raise Conflict("Phản ánh này đã được đánh giá.")
-        c.rating, c.rating_comment, c.rated_at = rating, comment, now()
+        c.rating, c.rating_comment, c.rated_at = rating, comment, timezone.now()
         c.save(update_fields=["rating", "rating_comment", "rated_at", "updated_at"])
         outbox.publish("complaint.rate", c, {"rating": rating})
         audit.record(actor=actor, verb="complaint.rate", target=c, data={"rating": rating},

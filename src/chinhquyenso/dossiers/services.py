@@ -88,9 +88,6 @@ APPLICANT_ACTIONS = {"supplement", "withdraw"}
 ENDING = {S.REFUSED, S.WITHDRAWN, S.STOPPED, S.FINISHED, S.RETURNED}
 
 
-def now() -> datetime:
-    return timezone.now()
-
 
 # --- codes -----------------------------------------------------------------------------
 
@@ -132,7 +129,7 @@ def _label(actor: User | None) -> str:
 def _record(*, actor, dossier: Dossier, action: str, from_status, note: str = "",
             data: dict | None = None, at: datetime | None = None) -> None:
     """History event + audit link + outbox event for one change, in the caller's transaction."""
-    at = at or now()
+    at = at or timezone.now()
     payload = {"status": dossier.status, "from_status": from_status, **(data or {})}
     DossierEvent.objects.create(
         dossier=dossier, at=at, action=action, from_status=from_status,
@@ -266,7 +263,7 @@ def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict,
         raise PermissionDenied("Cán bộ chỉ tiếp nhận hồ sơ cho cơ quan của mình.")
     person = validate_applicant(applicant or {}, business=actor.role == Role.BUSINESS)
     data = validate_form(proc.form, form if form is not None else {})
-    at = at or now()
+    at = at or timezone.now()
     if not ref.steps:
         raise ValidationFailed("Thủ tục chưa có quy trình xử lý.")
     with transaction.atomic():
@@ -363,7 +360,7 @@ def receive_dossier(*, actor: User, dossier: Dossier, note: str = "") -> Dossier
         dossier = _lock(dossier)
         old = dossier.status
         dossier.status = _transition(dossier, "receive")
-        at = now()
+        at = timezone.now()
         cal = calendar_for(dossier.agency)
         dossier.received_at = at
         dossier.clock_started_at = cal.next_working_moment(at)
@@ -394,7 +391,7 @@ def _end(actor, dossier, action, note, data=None) -> Dossier:
         dossier = _lock(dossier)
         old = dossier.status
         dossier.status = _transition(dossier, action)
-        at = now()
+        at = timezone.now()
         dossier.ended_at = dossier.ended_at or at
         dossier.paused_at = None
         step = _current_step(dossier)
@@ -425,7 +422,7 @@ def request_supplement(*, actor: User, dossier: Dossier, items: list[str],
                 "Hồ sơ đã được yêu cầu bổ sung một lần; theo quy định chỉ yêu cầu bổ sung"
                 " một lần (Nghị định 118/2025/NĐ-CP)."
             )
-        at = now()
+        at = timezone.now()
         dossier.resume_status = old
         dossier.supplement_count += 1
         dossier.paused_at = at
@@ -445,7 +442,7 @@ def supplement_dossier(*, actor: User, dossier: Dossier, attachments: list | Non
         dossier = _lock(dossier)
         old = dossier.status
         dossier.status = _transition(dossier, "supplement")
-        at = now()
+        at = timezone.now()
         count = _attach(actor, attachments, dossier, "supplement")
         if form:
             merged = {**dossier.form, **form}
@@ -529,7 +526,7 @@ def forward_dossier(*, actor: User, dossier: Dossier, note: str = "",
         if nxt is None or (nxt.role == Role.RECEIVER and
                            nxt.position == dossier.steps.count()):
             raise InvalidTransition("Hồ sơ đã ở bước cuối; cần lãnh đạo phê duyệt.")
-        at = now()
+        at = timezone.now()
         nxt = _advance(dossier, actor, at, note, to_agency)
         dossier.save()
         _record(actor=actor, dossier=dossier, action="forward", from_status=old, note=note,
@@ -549,7 +546,7 @@ def approve_dossier(*, actor: User, dossier: Dossier, note: str = "") -> Dossier
         step = _current_step(dossier)
         if step is None or step.role != Role.LEADER:
             raise InvalidTransition("Hồ sơ chưa được chuyển tới bước lãnh đạo phê duyệt.")
-        at = now()
+        at = timezone.now()
         dossier.finished_at = at
         dossier.ended_at = dossier.ended_at or at
         _advance(dossier, actor, at, note)
@@ -575,7 +572,7 @@ def return_result(*, actor: User, dossier: Dossier, note: str = "") -> Dossier:
         dossier = _lock(dossier)
         old = dossier.status
         dossier.status = _transition(dossier, "return-result")
-        at = now()
+        at = timezone.now()
         dossier.returned_at = at
         step = _current_step(dossier)
         if step is not None and step.finished_at is None:
@@ -602,7 +599,7 @@ def extend_due_date(*, actor: User, dossier: Dossier, new_due_at: datetime,
     with transaction.atomic():
         dossier = _lock(dossier)
         _transition(dossier, "extend")
-        at = now()
+        at = timezone.now()
         if hasattr(dossier, "extension"):
             raise Conflict("Việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần.")
         if dossier.due_at is None or at >= dossier.due_at:
@@ -646,7 +643,7 @@ def rate_dossier(*, actor: User, dossier: Dossier, rating: str, comment: str = "
             raise Conflict("Chỉ đánh giá được sau khi đã nhận kết quả.")
         if dossier.rating:
             raise Conflict("Hồ sơ này đã được đánh giá.")
-        dossier.rating, dossier.rating_comment, dossier.rated_at = rating, comment, now()
+        dossier.rating, dossier.rating_comment, dossier.rated_at = rating, comment, timezone.now()
         dossier.save(update_fields=["rating", "rating_comment", "rated_at", "updated_at"])
         _record(actor=actor, dossier=dossier, action="rate", from_status=dossier.status,
                 note=comment, data={"rating": rating})

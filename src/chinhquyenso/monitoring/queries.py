@@ -117,11 +117,14 @@ class Period:
     end: date  # last day of the period (inclusive)
     as_of: date  # the day pending dossiers are judged at: min(today, end)
     label: str
+    at: datetime | None = None  # the moment the index is taken ("now" of the caller)
 
 
-def get_period(code: str, today: date | None = None) -> Period:
-    """YYYY-MM, YYYY-Qn or YYYY (year to date, as the portal's "year": research note §5)."""
-    today = today or (timezone.now() + VN_OFFSET).date()
+def get_period(code: str, today: date | None = None, *, at: datetime | None = None) -> Period:
+    """YYYY-MM, YYYY-Qn or YYYY (year to date, as the portal's "year": research note §5),
+    judged at the moment `at` (default: now); `today` is that moment's day in Vietnam."""
+    at = at or timezone.now()
+    today = today or (at + VN_OFFSET).date()
     code = (code or "").strip()
     m = re.fullmatch(r"(\d{4})(?:-(\d{2})|-Q([1-4]))?", code)
     if not m:
@@ -145,7 +148,7 @@ def get_period(code: str, today: date | None = None) -> Period:
     end = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     if first > today:
         raise ValidationFailed("Kỳ chưa bắt đầu.")
-    return Period(code, first, last, first, end, min(today, end), label)
+    return Period(code, first, last, first, end, min(today, end), label, at)
 
 
 # --- the index ------------------------------------------------------------------------------
@@ -239,7 +242,7 @@ def _complaint_inputs(agency_ids, period: Period) -> dict:
     complained: set = set()
     if qs is None:
         return {"by_agency": out, "dossiers": complained}
-    as_of_end = min(_end_of(period.as_of), timezone.now())
+    as_of_end = min(_end_of(period.as_of), period.at or timezone.now())
     has_cat = any(f.name == "category" for f in qs.model._meta.fields)
     for c in qs:
         acc = out.setdefault(c.agency_id, [0, 0, 0, 0])
@@ -638,7 +641,7 @@ def _complaint_items(unit: Unit, period: Period, code: str) -> list[dict]:
     qs = complaint_scope(unit.agency_ids, period)
     if qs is None:
         return []
-    as_of_end = min(_end_of(period.as_of), timezone.now())
+    as_of_end = min(_end_of(period.as_of), period.at or timezone.now())
     has_cat = any(f.name == "category" for f in qs.model._meta.fields)
     items = []
     for c in qs.select_related("agency").order_by("received_at", "pk"):

@@ -40,9 +40,6 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ENDED = {Status.REFUSED, Status.WITHDRAWN, Status.STOPPED, Status.RETURNED}
 
 
-def now():
-    return timezone.now()
-
 
 def return_url() -> str:
     return f"{settings.CQS_PUBLIC_URL}/thanh-toan/ket-qua"
@@ -61,7 +58,7 @@ def create_payment(*, actor, dossier, ip_addr: str) -> tuple[PaymentOrder, str]:
     if dossier.status in ENDED:
         raise Conflict(f"Hồ sơ ở trạng thái «{Status(dossier.status).label}», không thanh toán.")
     gateway = gateway_for(dossier.agency)
-    at = now()
+    at = timezone.now()
     expires = at + timedelta(minutes=settings.CQS_PAYMENT_TTL_MINUTES)
     with transaction.atomic():
         order = PaymentOrder.objects.create(
@@ -82,7 +79,7 @@ def create_payment(*, actor, dossier, ip_addr: str) -> tuple[PaymentOrder, str]:
 
 
 def _answer(params: dict, code: str, reason: str, txn_ref: str = "") -> dict:
-    CallbackLog.objects.create(gateway="vnpay", received_at=now(), txn_ref=txn_ref[:40],
+    CallbackLog.objects.create(gateway="vnpay", received_at=timezone.now(), txn_ref=txn_ref[:40],
                                params=params, answer=code, reason=reason)
     if code not in {vnpay.IPN_CONFIRMED}:
         log.warning("IPN %s refused with %s: %s", txn_ref, code, reason)
@@ -95,7 +92,7 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
     signature, 99 other)."""
     params = {k: v for k, v in params.items() if isinstance(v, str)}
     txn_ref = params.get("vnp_TxnRef", "")
-    at = now()
+    at = timezone.now()
     success = (params.get("vnp_ResponseCode") == "00"
                and params.get("vnp_TransactionStatus", "00") == "00")
     if success and fastpay.applies() and VnpayGateway().verify_callback(params):
@@ -188,7 +185,7 @@ def query_pending_orders(*, older_than_minutes: int = 15, agency_id: int | None 
                          order_ids: list[int] | None = None) -> dict[str, int]:
     """Ask the gateway about orders still pending after `older_than_minutes` (a lost IPN):
     paid ones are confirmed, failed ones recorded, expired unpaid ones closed."""
-    at = now()
+    at = timezone.now()
     counts = {"paid": 0, "failed": 0, "expired": 0, "pending": 0, "error": 0}
     pending = PaymentOrder.objects.select_related("agency").filter(
         status=OrderStatus.PENDING, created_at__lt=at - timedelta(minutes=older_than_minutes))
@@ -240,7 +237,7 @@ def query_order(*, actor, order: PaymentOrder) -> str:
     if order.status != OrderStatus.PENDING:
         raise Conflict("Đơn thanh toán không còn ở trạng thái chờ.")
     outcome = _query_one(PaymentOrder.objects.select_related("agency").get(pk=order.pk),
-                         now()) or "paid"
+                         timezone.now()) or "paid"
     audit.record(actor=actor, verb="payment.querydr", target=order, data={"outcome": outcome})
     return outcome
 
@@ -289,7 +286,8 @@ def request_refund(*, actor, order: PaymentOrder, reason: str) -> RefundRequest:
             raise Conflict("Đơn thanh toán này đã có đề nghị hoàn tiền.")
         refund = RefundRequest.objects.create(
             order=order, agency_id=order.agency_id, amount=order.amount,
-            reason=f"{reason[:400]} ({ground})"[:500], requested_by=actor, requested_at=now())
+            reason=f"{reason[:400]} ({ground})"[:500], requested_by=actor,
+            requested_at=timezone.now())
         outbox.publish("payment.refund_requested", refund, {"txn_ref": order.txn_ref,
                                                             "amount": order.amount})
         audit.record(actor=actor, verb="payment.refund_request", target=refund,
@@ -315,7 +313,7 @@ def approve_refund(*, actor, refund: RefundRequest, note: str = "") -> RefundReq
             pk=refund.order_id)
         if order.status != OrderStatus.PAID:
             raise Conflict("Đơn thanh toán không còn ở trạng thái đã thanh toán.")
-        at = now()
+        at = timezone.now()
         try:
             answer = gateway_for(order.agency).refund(
                 txn_ref=order.txn_ref, amount=refund.amount,
@@ -357,7 +355,7 @@ def reject_refund(*, actor, refund: RefundRequest, note: str) -> RefundRequest:
     with transaction.atomic():
         refund = _lock_refund(actor, refund)
         refund.status, refund.decided_by, refund.decided_at = (
-            RefundStatus.REJECTED, actor, now())
+            RefundStatus.REJECTED, actor, timezone.now())
         refund.decision_note = note[:500]
         refund.save()
         audit.record(actor=actor, verb="payment.refund_reject", target=refund,
