@@ -104,7 +104,10 @@ def on_domain(request, exc: DomainError):
     extra = {k: v for k, v in exc.extra.items()
              if isinstance(v, (str, int, list, dict)) and k not in {"type", "title", "status",
                                                                    "detail"}}
-    return problem(request, exc.status, exc.title, exc.detail, **extra)
+    response = problem(request, exc.status, exc.title, exc.detail, **extra)
+    if getattr(exc, "retry_after", None):  # core.throttle.Throttled: 429 (RFC 6585 §4)
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(AuthenticationError)

@@ -163,6 +163,21 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = int(os.environ.get("CQS_SESSION_MINUTES", "30")) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 CSRF_FAILURE_VIEW = "chinhquyenso.core.views.csrf_failure"
+
+# Rate limits (core/throttle.py), "N/PERIOD" with PERIOD in s, m, h or d; 0 turns one off.
+# Counted per client address in the database, so that every web process sees one count.
+# CQS_TRUSTED_PROXIES: the load balancers/reverse proxies (addresses or networks, comma-
+# separated) whose X-Forwarded-For is believed; empty: REMOTE_ADDR only.
+CQS_TRUSTED_PROXIES = os.environ.get("CQS_TRUSTED_PROXIES", "")
+# Public look-up of a dossier's status (codes are sequential: enumeration).
+CQS_THROTTLE_LOOKUP = os.environ.get("CQS_THROTTLE_LOOKUP", "60/1m")
+# PAKN sent by citizens or anonymously (each one counts in the service-quality index).
+CQS_THROTTLE_COMPLAINTS = os.environ.get("CQS_THROTTLE_COMPLAINTS", "10/1h")
+# Officers' sign-in: failed attempts on one username from one address (below the 5 failures
+# that lock the account, so one address cannot lock an officer out), and from one address
+# over all usernames (password spraying).
+CQS_THROTTLE_LOGIN = os.environ.get("CQS_THROTTLE_LOGIN", "4/15m")
+CQS_THROTTLE_LOGIN_ADDRESS = os.environ.get("CQS_THROTTLE_LOGIN_ADDRESS", "30/15m")
 LOGIN_URL = "/dang-nhap"
 
 # E-mail: console in development; a province sets EMAIL_BACKEND=smtp and EMAIL_HOST etc.

@@ -105,3 +105,17 @@ class Notification(models.Model):
             models.Index(fields=["id"], name="notification_undelivered_idx",
                          condition=models.Q(emailed_at__isnull=True) & ~models.Q(email_to="")),
         ]
+
+
+class ThrottleCount(models.Model):
+    """One counter of core/throttle.py: requests (or failures) of one key — a scope and a
+    client address or username — in the current fixed window, which starts at `slot` (epoch
+    seconds), and in the window before it (`previous`), from which the sliding-window estimate
+    is made. Shared by every web process; updated with one atomic upsert. UNLOGGED on
+    PostgreSQL (migration 0004): a lost count after a crash does no harm, and a commit that
+    wrote only this table does not wait for the WAL flush."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    slot = models.BigIntegerField()
+    count = models.IntegerField(default=0)
+    previous = models.IntegerField(default=0)
