@@ -103,14 +103,16 @@ def test_forged_tampered_unknown_and_replayed_ipns_change_nothing(api, dossier_c
     assert ("97", "chữ ký không hợp lệ") in reasons and len(reasons) == 4
 
 
-def test_ipn_for_an_expired_order_is_refused(api, dossier_code):
+def test_ipn_for_an_expired_order_is_money_received(api, dossier_code):
+    """The gateway took the money after the order's time ran out: recorded, not refused
+    (answering 02 used to drop it)."""
     order = pay(api, dossier_code)
     PaymentOrder.objects.filter(pk=order.pk).update(
         expires_at=timezone.now() - timedelta(hours=1))
-    assert ipn(ipn_params(order))["RspCode"] == "02"
+    assert ipn(ipn_params(order))["RspCode"] == "00"
     order.refresh_from_db()
-    assert order.status == "pending"
-    assert not Dossier.objects.get(code=dossier_code).paid_online
+    assert order.status == "paid"
+    assert Dossier.objects.get(code=dossier_code).paid_online
 
 
 def test_a_cancelled_payment_is_recorded_as_failed(api, dossier_code):

@@ -66,6 +66,7 @@ WITH probe AS (
     WHERE order_status = 'pending' AND amount = %(amount)s
       AND expires_at >= %(at)s - interval '5 minutes'
       AND NOT paid_online AND dossier_status <> %(waiting)s
+      AND dossier_status <> ALL(%(ended)s)
 ), ord AS (
     UPDATE payments_paymentorder o
     SET status = 'paid', paid_at = %(at)s, gateway_txn_no = %(txn_no)s, bank_code = %(bank)s
@@ -139,6 +140,8 @@ def confirm(*, txn_ref: str, amount: int, params: dict, at: datetime,
     args = {
         "txn_ref": txn_ref, "amount": amount, "at": at,
         "waiting": int(Status.WAITING_PAYMENT),
+        "ended": [int(Status.REFUSED), int(Status.WITHDRAWN), int(Status.STOPPED),
+                  int(Status.RETURNED)],
         "txn_no": str(params.get("vnp_TransactionNo") or "")[:40],
         "bank": str(params.get("vnp_BankCode") or "")[:20],
         "raw": json.dumps(params, ensure_ascii=False),

@@ -28,11 +28,17 @@ class PaymentOrder(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     gateway_txn_no = models.CharField(max_length=40, blank=True)
     bank_code = models.CharField(max_length=20, blank=True)
+    # Money the gateway took that the dossier could not take (paid twice, or the dossier had
+    # ended when a late success arrived): why it must go back. Empty for a normal payment.
+    # Such orders are listed on the reconciliation page until refunded.
+    refund_flag = models.CharField(max_length=255, blank=True)
 
     class Meta:
         # Every confirmation rewrites the row and so every index of it: only those a query
         # uses (txn_ref, status queue, dossier, agency), none for LIKE or the creator.
-        indexes = [models.Index(fields=["status", "created_at"], name="payment_pending_idx")]
+        indexes = [models.Index(fields=["status", "created_at"], name="payment_pending_idx"),
+                   models.Index(fields=["agency", "paid_at"], name="payment_to_refund_idx",
+                                condition=~models.Q(refund_flag=""))]
         constraints = [models.UniqueConstraint(fields=["txn_ref"], name="payment_txn_ref_key")]
 
     def __str__(self):

@@ -91,6 +91,12 @@ def stale_pending_orders(agency_id: int | None, at: datetime | None = None, limi
     return _scope(qs, agency_id).select_related("dossier").order_by("created_at")[:limit]
 
 
+def orders_to_refund(agency_id: int | None, limit: int = 200):
+    """Money the gateway took that no dossier took (refund_flag), still to be refunded."""
+    qs = PaymentOrder.objects.filter(status=OrderStatus.PAID).exclude(refund_flag="")
+    return _scope(qs, agency_id).select_related("dossier").order_by("paid_at", "id")[:limit]
+
+
 def refunds_for(user, status: str | None = RefundStatus.REQUESTED, limit: int = 200):
     """Refund requests of the user's agency (leader's list); newest first."""
     qs = RefundRequest.objects.filter(agency_id=user.agency_id).select_related(

@@ -86,15 +86,28 @@ def _answer(params: dict, code: str, reason: str, txn_ref: str = "") -> dict:
     return vnpay.ipn_response(code)
 
 
+# The fields only the gateway puts in an IPN [PAY] (the IPN's parameter list): the signed
+# payment link the platform gives the citizen is signed with the same secret but carries
+# none of them, so without them a correctly signed request is not a notice from the gateway.
+GATEWAY_ONLY = ("vnp_ResponseCode", "vnp_TransactionStatus", "vnp_TransactionNo", "vnp_PayDate")
+
+
 def handle_vnpay_ipn(*, params: dict) -> dict:
-    """VNPAY's IPN: verify, then confirm or record the failure, once (RspCode per the guide:
+    """VNPAY's IPN: verify, then record the gateway's verdict once (RspCode per the guide:
     00 confirmed, 01 order not found, 02 already confirmed, 04 invalid amount, 97 invalid
-    signature, 99 other)."""
+    signature, 99 other).
+
+    A request whose signature is right but which lacks a field only the gateway sends (the
+    platform's own payment link, replayed here) is answered 99 and changes nothing: 97 would
+    tell an operator the secret is wrong, which it is not; 99 is the guide's answer for a
+    request the merchant cannot process (the PHP demo's catch-all), and the gateway never
+    sends such a request, so no retry is lost. No notice moves an order backwards (see
+    _settle); a success after a failure or an expiry is money received, never dropped."""
     params = {k: v for k, v in params.items() if isinstance(v, str)}
     txn_ref = params.get("vnp_TxnRef", "")
     at = timezone.now()
-    success = (params.get("vnp_ResponseCode") == "00"
-               and params.get("vnp_TransactionStatus", "00") == "00")
+    gateway_notice = all(params.get(f) for f in GATEWAY_ONLY)
+    success = gateway_notice and vnpay.is_success(params)
     if success and fastpay.applies() and VnpayGateway().verify_callback(params):
         # The common case on PostgreSQL: one statement, its own transaction (fastpay.CONFIRM);
         # when it writes nothing, the path below decides and answers.
@@ -106,13 +119,18 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
                                                   params=params, at=at, reason=CONFIRMED):
             return vnpay.ipn_response(vnpay.IPN_CONFIRMED)
     with transaction.atomic():
-        # One read of the order, locked: the same IPN delivered ten times at once is
-        # serialised here, so it confirms once and answers 02 after.
-        order = (PaymentOrder.objects.select_for_update(of=("self",)).select_related("agency")
-                 .filter(txn_ref=txn_ref).first())
+        # One read of the order and its dossier, both locked: the same IPN delivered ten
+        # times at once is serialised here, so it confirms once and answers 02 after.
+        order = (PaymentOrder.objects.select_for_update(of=("self", "dossier"))
+                 .select_related("agency", "dossier").filter(txn_ref=txn_ref).first())
         gateway = gateway_for(order.agency) if order else VnpayGateway()
         if not gateway.verify_callback(params):
             return _answer(params, vnpay.IPN_INVALID_SIGNATURE, "chữ ký không hợp lệ", txn_ref)
+        if not gateway_notice:
+            missing = ", ".join(f for f in GATEWAY_ONLY if not params.get(f))
+            return _answer(params, vnpay.IPN_UNKNOWN,
+                           f"không phải thông báo của cổng thanh toán (thiếu {missing})",
+                           txn_ref)
         if order is None:
             return _answer(params, vnpay.IPN_ORDER_NOT_FOUND, "không có đơn thanh toán", txn_ref)
         try:
@@ -122,41 +140,66 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
         if amount != order.amount:
             return _answer(params, vnpay.IPN_INVALID_AMOUNT,
                            f"số tiền {amount} khác đơn {order.amount}", txn_ref)
-        if order.status != OrderStatus.PENDING:
-            return _answer(params, vnpay.IPN_ALREADY_CONFIRMED,
-                           f"đơn đã ở trạng thái {order.status}", txn_ref)
-        if success and at > order.expires_at + timedelta(minutes=5):
-            return _answer(params, vnpay.IPN_ALREADY_CONFIRMED, "đơn đã hết hạn", txn_ref)
-        reason = _settle(order, params, success, at)
-        return _answer(params, vnpay.IPN_CONFIRMED, reason, txn_ref)
+        code, reason = _settle(order, params, success, at)
+        return _answer(params, code, reason, txn_ref)
 
 
 CONFIRMED = "đã xác nhận thanh toán"
-DUPLICATE = "hồ sơ đã được thanh toán trước đó: cần hoàn tiền đơn này"
+DUPLICATE = "thanh toán trùng: hồ sơ đã được thanh toán trước đó, cần hoàn tiền đơn này"
+SETTLED = {OrderStatus.PAID, OrderStatus.REFUNDED}
 
 
-def _settle(order: PaymentOrder, params: dict, success: bool, at) -> str:
-    """Record the gateway's verdict on a pending order (caller holds the order's lock):
-    the order's state, one ledger entry with the raw answer, the dossier's payment and the
-    e-receipt of the fee."""
+def _settle(order: PaymentOrder, params: dict, success: bool, at) -> tuple[str, str]:
+    """Record the gateway's verdict on an order (caller holds the order's and its dossier's
+    locks): the order's state, one ledger entry with the raw answer, the dossier's payment
+    and the e-receipt of the fee. Returns the IPN answer and its reason.
+
+    No verdict moves an order backwards: a paid (or refunded) order stays so, and a failure
+    after a success is ignored (02). A success is money the gateway took, whatever came
+    before it (a failure, the order's expiry): the order becomes paid; the dossier takes the
+    payment if it still can, else the order is flagged for refund (refund_flag, listed on
+    the reconciliation page) — it is never dropped."""
+    before = order.status
+    if before in SETTLED:
+        return vnpay.IPN_ALREADY_CONFIRMED, f"đơn đã ở trạng thái {before}: thông báo bỏ qua"
+    if not success:
+        if before != OrderStatus.PENDING:
+            return (vnpay.IPN_ALREADY_CONFIRMED,
+                    f"đơn đã ở trạng thái {before}: thông báo không thành công bỏ qua")
+        order.status = OrderStatus.FAILED
+        order.gateway_txn_no = str(params.get("vnp_TransactionNo") or "")[:40]
+        order.bank_code = str(params.get("vnp_BankCode") or "")[:20]
+        order.save(update_fields=["status", "gateway_txn_no", "bank_code"])
+        LedgerEntry.objects.create(order=order, kind=EntryKind.FAILED, amount=order.amount,
+                                   at=at, raw=params,
+                                   note=f"vnp_ResponseCode={params.get('vnp_ResponseCode')}")
+        return vnpay.IPN_CONFIRMED, "giao dịch không thành công"
+    dossier = order.dossier
+    if dossier.paid_online:
+        flag = DUPLICATE
+    elif dossier.status in ENDED:
+        flag = (f"hồ sơ đã ở trạng thái «{Status(dossier.status).label}» khi cổng báo đã "
+                "thu tiền: cần hoàn tiền đơn này")
+    else:
+        flag = ""
+    order.status, order.paid_at, order.refund_flag = OrderStatus.PAID, at, flag
     order.gateway_txn_no = str(params.get("vnp_TransactionNo") or "")[:40]
     order.bank_code = str(params.get("vnp_BankCode") or "")[:20]
-    if success:
-        order.status, order.paid_at = OrderStatus.PAID, at
-        kind = EntryKind.CONFIRMED
-    else:
-        order.status, kind = OrderStatus.FAILED, EntryKind.FAILED
-    order.save(update_fields=["status", "paid_at", "gateway_txn_no", "bank_code"])
-    LedgerEntry.objects.create(order=order, kind=kind, amount=order.amount, at=at, raw=params,
-                               note=f"vnp_ResponseCode={params.get('vnp_ResponseCode')}")
-    if not success:
-        return "giao dịch không thành công"
-    first = dossier_services.record_payment(dossier=Dossier(pk=order.dossier_id),
-                                            amount=order.amount, at=at, reference=order.txn_ref)
-    if not first:
-        return DUPLICATE
+    order.save(update_fields=["status", "paid_at", "gateway_txn_no", "bank_code",
+                              "refund_flag"])
+    note = f"vnp_ResponseCode={params.get('vnp_ResponseCode')}"
+    if before != OrderStatus.PENDING or at > order.expires_at:
+        note += f" (nhận sau khi đơn {'hết hạn' if at > order.expires_at else before})"
+    LedgerEntry.objects.create(order=order, kind=EntryKind.CONFIRMED, amount=order.amount,
+                               at=at, raw=params, note=note[:255])
+    if flag:
+        log.warning("Payment %s received but not taken by dossier %s: %s", order.txn_ref,
+                    dossier.code, flag)
+        return vnpay.IPN_CONFIRMED, flag
+    dossier_services.record_payment(dossier=dossier, amount=order.amount, at=at,
+                                    reference=order.txn_ref)
     issue_receipt(order=order, at=at)
-    return CONFIRMED
+    return vnpay.IPN_CONFIRMED, CONFIRMED
 
 
 def issue_receipt(*, order: PaymentOrder, at) -> Receipt:
@@ -209,7 +252,8 @@ def _query_one(order: PaymentOrder, at) -> str:
         log.warning("querydr %s failed: %s", order.txn_ref, exc)
         return "error"
     with transaction.atomic():
-        order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        order = (PaymentOrder.objects.select_for_update(of=("self", "dossier"))
+                 .select_related("agency", "dossier").get(pk=order.pk))
         if order.status != OrderStatus.PENDING:
             return ""  # settled meanwhile (the IPN arrived)
         status = answer.get("vnp_TransactionStatus")
@@ -249,10 +293,13 @@ REFUND_REQUESTERS = {"receiver", "specialist"}
 
 
 def refund_ground(order: PaymentOrder) -> str | None:
-    """Why a paid order may be refunded, or None: the dossier was refused, withdrawn or
-    stopped after payment, or the order paid a dossier already paid (no receipt issued)."""
+    """Why a paid order may be refunded, or None: the payment was flagged when it arrived
+    (the dossier was paid already, or had ended), or the dossier was refused, withdrawn or
+    stopped after payment."""
     if order.status != OrderStatus.PAID:
         return None
+    if order.refund_flag:
+        return order.refund_flag[:1].upper() + order.refund_flag[1:]
     if not Receipt.objects.filter(order=order).exists():
         return "Thanh toán trùng: hồ sơ đã được thanh toán bằng giao dịch khác"
     status = Dossier.objects.filter(pk=order.dossier_id).values_list("status", flat=True).first()

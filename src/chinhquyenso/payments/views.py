@@ -153,6 +153,7 @@ def reconciliation(request):
         "day": day, "error": error, "rows": rows, "count": count, "total": total,
         "mismatches": mismatches, "settlement_error": settlement_error,
         "pending": queries.stale_pending_orders(agency_id),
+        "to_refund": queries.orders_to_refund(agency_id),
     }, status=422 if error else 200)
 
 
