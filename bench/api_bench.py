@@ -90,15 +90,20 @@ def main():
     ap.add_argument("--workers", type=int, default=2, help="granian worker processes")
     ap.add_argument("--threads", type=int, default=4, help="blocking threads per worker")
     ap.add_argument("--reuse", action="store_true", help="keep an existing cqs_bench database")
+    ap.add_argument("--db", default="cqs_bench",
+                    help="database name (another name keeps parallel runs apart)")
+    ap.add_argument("--only", choices=["lookup", "submission", "queue"], action="append",
+                    help="measure only these figures (repeatable); default: all")
     args = ap.parse_args()
     if not shutil.which("wrk") or not shutil.which("pgbench"):
         raise SystemExit("needs wrk and pgbench: apt-get install -y wrk postgresql-client")
-    db = f"{PG}/cqs_bench"
-    env = {**os.environ, "DATABASE_URL": db, "CQS_VAR_DIR": tempfile.mkdtemp()}
+    db = f"{PG}/{args.db}"
+    only = set(args.only or ["lookup", "submission", "queue"])
+    env = {**os.environ, "DATABASE_URL": db, "CQS_VAR_DIR": tempfile.mkdtemp(), "CQS_DEMO": "1"}
     if not args.reuse:
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS cqs_bench WITH (FORCE)")
-            c.execute("CREATE DATABASE cqs_bench")
+            c.execute(f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
+            c.execute(f"CREATE DATABASE {args.db}")
         sh(*CQS, "init", env=env)
         t = time.perf_counter()
         sh(*CQS, "demo", "--dossiers", str(args.dossiers), env=env)
@@ -129,7 +134,14 @@ def main():
                               start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        time.sleep(3)
+        deadline = time.monotonic() + 60  # a loaded machine starts the server slowly
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        time.sleep(1)
         with tempfile.TemporaryDirectory() as tmp:
             random.shuffle(codes)
             lua = Path(tmp) / "lookup.lua"
@@ -138,14 +150,14 @@ def main():
                            "  return wrk.format('GET', '/api/v1/lookup/' .."
                            " codes[math.random(#codes)])\nend\n")
             wrk(f"{base}/api/v1/procedures", 2)  # warm up
-            rps, p99 = wrk(base, args.duration, lua)
+            rps, p99 = wrk(base, args.duration, lua) if "lookup" in only else (0, 0)
             select = (
                 "\\set id random(" + f"{lo}, {hi})\n"
                 "SELECT d.code, d.status, d.received_at, d.due_at, d.submitted_at,"
                 " d.returned_at, d.finished_at, p.code, p.name, a.code, a.name"
                 " FROM dossiers_dossier d JOIN catalog_procedure p ON p.id = d.procedure_id"
                 " JOIN directory_agency a ON a.id = d.agency_id WHERE d.id = :id;\n")
-            tps, pg99 = pgbench(db, select, args.duration)
+            tps, pg99 = pgbench(db, select, args.duration) if "lookup" in only else (1, 0)
             print(f"lookup: {rps:,.0f} req/s, p99 {p99:.1f} ms | pgbench same SELECT: "
                   f"{tps:,.0f} tps, p99 {pg99:.2f} ms | ratio API/pgbench {rps / tps:.2f}")
             schema = json.loads(subprocess.run(
@@ -167,6 +179,8 @@ def main():
             template = body.replace(agency_code, "AGENCY_CODE")
             for label, pool in [(f"spread over the {len(agencies)} agencies that accept it",
                                  agencies), ("all to one agency (worst case)", [agency_code])]:
+                if "submission" not in only:
+                    break
                 sub = Path(tmp) / "submit.lua"
                 sub.write_text(
                     "agencies = {" + ",".join(json.dumps(a) for a in pool) + "}\n"
@@ -179,6 +193,8 @@ def main():
                     "  return wrk.format('POST', '/api/v1/dossiers', headers, b)\nend\n")
                 rps, p99 = wrk(f"{base}/api/v1/dossiers", args.duration, sub)
                 print(f"submission, {label}: {rps:,.0f} dossiers/s, p99 {p99:.1f} ms")
+            if "queue" not in only:
+                return
             if args.queue_dossiers > n:
                 more = args.queue_dossiers - n
                 t = time.perf_counter()

@@ -260,6 +260,16 @@ CQS_RECEIPT_ISSUERS = json.loads(os.environ.get("CQS_RECEIPT_ISSUERS", "{}"))
 # lock per batch, not per payment); `cqs payments flush-audit` finishes it after a crash.
 CQS_PAYMENTS_AUDIT_FLUSH_ASYNC = env_bool("CQS_PAYMENTS_AUDIT_FLUSH_ASYNC", True)
 
+# Signed checkpoints of the audit chain (core/audit.py, ADR 0004): the Ed25519 private key
+# as PEM text (CQS_AUDIT_SIGNING_KEY) or a PEM file (CQS_AUDIT_SIGNING_KEY_FILE), kept out of
+# the database; unset: a demo key made on first use under var/audit/ (said so when used).
+# The checkpoints are files in CQS_AUDIT_CHECKPOINT_DIR: point it at storage that the
+# database's writers cannot write (another machine, write-once object storage).
+CQS_AUDIT_SIGNING_KEY = os.environ.get("CQS_AUDIT_SIGNING_KEY", "")
+CQS_AUDIT_SIGNING_KEY_FILE = os.environ.get("CQS_AUDIT_SIGNING_KEY_FILE", "")
+CQS_AUDIT_CHECKPOINT_DIR = os.environ.get("CQS_AUDIT_CHECKPOINT_DIR",
+                                          str(VAR_DIR / "audit-checkpoints"))
+
 # National Public Service Portal synchronisation (monitoring/portal.py): empty URL → the
 # built-in simulator; the real endpoint and its token are the province's.
 CQS_PORTAL_SYNC_URL = os.environ.get("CQS_PORTAL_SYNC_URL", "")

@@ -4,7 +4,11 @@ from django.db import models
 
 class AuditRecord(models.Model):
     """One link of the tamper-evident audit chain: `hash` = SHA-256 over the record's
-    content and `prev_hash`, the hash of the record before it (see core/audit.py)."""
+    content and `prev_hash`, the hash of the record before it (see core/audit.py).
+
+    A writer inserts the record unlinked (`seq`, `prev_hash`, `hash` empty) in its own
+    transaction; `audit.link_pending()` gives it its place `seq` in the chain later, in
+    batches, under the head's lock (ADR 0004)."""
 
     at = models.DateTimeField()
     actor = models.ForeignKey(
@@ -15,21 +19,57 @@ class AuditRecord(models.Model):
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    seq = models.BigIntegerField(unique=True, null=True, blank=True,
+                                 help_text="Vị trí trong chuỗi (1, 2, …), gán khi nối chuỗi")
 
     class Meta:
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["id"], name="audit_unlinked_idx",
+                         condition=models.Q(seq__isnull=True)),
+        ]
 
 
 class AuditHead(models.Model):
-    """The single row that names the last link of the chain. Appending locks it, so links
-    are written one after another; deleting the last record is caught by comparing it."""
+    """The single row that names the last link of the chain (`count` = its `seq`). Linking
+    locks it, so batches are linked one after another; deleting the last record is caught by
+    comparing it, and mending it too by the signed checkpoints outside the database."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
     count = models.BigIntegerField(default=0)
+
+
+class AccessRecord(models.Model):
+    """One reading of a citizen's personal data by someone else (an officer opening a
+    dossier, its files, its forms): who, when, whose data, what (Decree 13/2023/NĐ-CP on
+    personal data protection). Written by `audit.record_access`, read per citizen by
+    `audit.accesses_to`. A plain insert: no chain, no shared lock."""
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    citizen = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="Tài khoản của người có dữ liệu (nếu có)",
+    )
+    citizen_id_number = models.CharField(max_length=20, blank=True)
+    what = models.CharField(max_length=32)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["citizen", "-at"], name="access_citizen_idx"),
+            models.Index(fields=["citizen_id_number", "-at"], name="access_id_number_idx",
+                         condition=~models.Q(citizen_id_number="")),
+        ]
 
 
 class OutboxEvent(models.Model):
