@@ -45,6 +45,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request with text PostgreSQL cannot store (NUL…) is refused before anything
+    # reads it (core/middleware.py).
+    "chinhquyenso.core.middleware.BoundedInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
