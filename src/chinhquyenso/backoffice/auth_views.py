@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from chinhquyenso.core import throttle
 from chinhquyenso.core.errors import DomainError
 from chinhquyenso.core.web import staff_required
 from chinhquyenso.directory.models import Role, User
@@ -25,7 +26,17 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    """The address the sign-in throttle counts (REMOTE_ADDR, or X-Forwarded-For behind a
+    trusted proxy: core/throttle.py)."""
+    return throttle.client_address(request)
+
+
+def _refused(request, template: str, ctx: dict, exc: DomainError):
+    """The page again with the reason; a 429 says when to try again (Retry-After)."""
+    response = render(request, template, ctx, status=exc.status)
+    if getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _home_for(user) -> str:
@@ -85,7 +96,7 @@ def login_page(request):
     except DomainError as exc:
         ctx["error"] = exc.detail
         ctx["locked"] = isinstance(exc, LockedOut)
-        return render(request, "backoffice/login.html", ctx, status=exc.status)
+        return _refused(request, "backoffice/login.html", ctx, exc)
     if request.user.is_authenticated:
         logout(request)
     request.session[PENDING] = {"uid": result.user.pk, "step": result.next_step,
@@ -106,7 +117,7 @@ def _second_factor(request, user, check, template: str, ctx: dict):
         except DomainError as exc:
             if isinstance(exc, LockedOut):
                 request.session.pop(PENDING, None)
-            return render(request, template, {**ctx, "error": exc.detail}, status=exc.status)
+            return _refused(request, template, {**ctx, "error": exc.detail}, exc)
         return _finish(request, user, second_factor=True)
     return render(request, template, ctx)
 
@@ -155,7 +166,7 @@ def security(request):
                                                               "locked": True}, status=exc.status)
         except DomainError as exc:
             ctx["error"] = exc.detail
-            return render(request, "backoffice/login_enrol.html", ctx, status=exc.status)
+            return _refused(request, "backoffice/login_enrol.html", ctx, exc)
         return render(request, "backoffice/security.html", {"enrolled": True, "just": True})
     return render(request, "backoffice/login_enrol.html", ctx)
 

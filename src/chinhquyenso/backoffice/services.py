@@ -17,9 +17,10 @@ import pyotp
 import segno
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from chinhquyenso.core import audit
+from chinhquyenso.core import audit, throttle
 from chinhquyenso.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.directory.models import OFFICER_ROLES, PROVINCE_ROLES, Role, User
 
@@ -66,37 +67,103 @@ def locked_until(username: str, at: datetime | None = None) -> datetime | None:
     return None
 
 
+# Per-address throttle (OWASP ASVS 4.0.3 §2.2.1: anti-automation against brute force *and*
+# against account lock-out attacks). The design:
+# - every attempt (password or code) on a username is first counted against the client
+#   address, atomically in the database (core/throttle.py), before any check: at most
+#   CQS_THROTTLE_LOGIN (4 per 15 min) failed attempts on one username from one address, and
+#   CQS_THROTTLE_LOGIN_ADDRESS (30 per 15 min) over all usernames (password spraying). A
+#   successful step gives its attempt back, so only failures use the allowance;
+# - 4 is below the 5 failures that lock the account, so an attacker at one address is
+#   answered 429 and never locks the officer out: the officer signs in from their own
+#   address meanwhile;
+# - the account lock (5 failures, 15 minutes) stays as the last guard against many
+#   addresses at once: then the officer waits, but no more than 5 guesses are possible per
+#   15 minutes whatever the number of addresses (ASVS: at most 100 failed attempts an hour).
+LOGIN_SCOPE = "login"
+LOGIN_ADDRESS_SCOPE = "login-address"
+FAILURES_CAP = 32000  # the column is a small integer
+
+
+class AddressThrottled(throttle.Throttled):
+    title = "Tạm dừng đăng nhập từ địa chỉ này"
+
+
+def _guard_address(username: str, user: User | None, ip: str) -> None:
+    """Count the attempt against the address; 429 when the address is over its allowance
+    (the account's own count is not touched then)."""
+    if not ip:  # not from the web (command line, tests of the services)
+        return
+    one = throttle.hit(LOGIN_SCOPE, f"{ip}|{username.lower()}",
+                       throttle.rate("CQS_THROTTLE_LOGIN"))
+    every = throttle.hit(LOGIN_ADDRESS_SCOPE, ip, throttle.rate("CQS_THROTTLE_LOGIN_ADDRESS"))
+    if one.allowed and every.allowed:
+        return
+    refused = [d for d in (one, every) if not d.allowed]
+    wait = max(d.retry_after for d in refused)
+    if any(d.estimate - 1 <= throttle.rate(s).limit for d, s in (
+            (one, "CQS_THROTTLE_LOGIN"), (every, "CQS_THROTTLE_LOGIN_ADDRESS"))
+           if not d.allowed):
+        # Recorded once, when the address goes over; not for every knock after that.
+        with transaction.atomic():
+            audit.record(actor=None, actor_label="anonymous", verb="login.throttled",
+                         target=user, data={"username": username, "ip": ip})
+    raise AddressThrottled(
+        "Có quá nhiều lần đăng nhập không thành công từ địa chỉ mạng của bạn. "
+        + throttle.wait_text(wait), retry_after=wait)
+
+
+def _release_address(username: str, ip: str) -> None:
+    """A step that passed gives back its attempt."""
+    if not ip:
+        return
+    throttle.refund(LOGIN_SCOPE, f"{ip}|{username.lower()}", throttle.rate("CQS_THROTTLE_LOGIN"))
+    throttle.refund(LOGIN_ADDRESS_SCOPE, ip, throttle.rate("CQS_THROTTLE_LOGIN_ADDRESS"))
+
+
 def _check_not_locked(username: str, user: User | None, ip: str) -> None:
-    until = locked_until(username)
+    """Refuse an attempt on a locked username before any check, and count it (one UPDATE
+    failures = failures + 1). Attempts that pass this read while another request is locking
+    the username are counted and refused by _fail, under the row lock."""
+    _guard_address(username, user, ip)
+    at = timezone.now()
+    until = locked_until(username, at)
     if until is not None:
         with transaction.atomic():
+            LoginThrottle.objects.filter(username=username.lower(),
+                                         failures__lt=FAILURES_CAP).update(
+                failures=F("failures") + 1, last_failure_at=at)
             audit.record(actor=None, actor_label="anonymous", verb="login.locked", target=user,
                          data={"username": username, "ip": ip})
         raise LockedOut(_lock_message(until))
 
 
 def _fail(username: str, user: User | None, ip: str, reason: str, message: str) -> None:
-    """Count one failure (locking the username at the fifth) and raise."""
+    """Count one failure (locking the username at the fifth) and raise. The read, the
+    increment and the decision happen under the row's lock (SELECT … FOR UPDATE), so 30
+    parallel failures count 30 and exactly one of them locks."""
     at = timezone.now()
     with transaction.atomic():
         row, _ = LoginThrottle.objects.select_for_update().get_or_create(
             username=username.lower())
         if row.locked_until and row.locked_until <= at:
             row.failures, row.locked_until = 0, None  # an old lock has run out
-        row.failures += 1
+        already = row.locked_until is not None  # locked by a parallel attempt meanwhile
+        row.failures = min(row.failures + 1, FAILURES_CAP)
         row.last_failure_at = at
-        locked = row.failures >= MAX_FAILURES
-        if locked:
+        locks_now = not already and row.failures >= MAX_FAILURES
+        if locks_now:
             row.locked_until = at + timedelta(minutes=LOCK_MINUTES)
         row.save()
-        audit.record(actor=None, actor_label="anonymous", verb="login.failure", target=user,
+        audit.record(actor=None, actor_label="anonymous",
+                     verb="login.locked" if already else "login.failure", target=user,
                      data={"username": username, "ip": ip, "reason": reason,
                            "failures": row.failures})
-        if locked:
+        if locks_now:
             audit.record(actor=None, actor_label="anonymous", verb="login.lockout", target=user,
                          data={"username": username, "ip": ip,
                                "until": row.locked_until.isoformat()})
-    if locked:
+    if row.locked_until is not None:
         raise LockedOut(_lock_message(row.locked_until))
     left = MAX_FAILURES - row.failures
     raise LoginFailed(f"{message} Còn {left} lần thử trước khi tài khoản bị khóa "
@@ -135,6 +202,7 @@ def check_password(*, username: str, password: str, ip: str = "") -> PasswordRes
     if user is None or user.role not in STAFF_ROLES:
         _fail(username, known, ip, "password",
               "Tên đăng nhập hoặc mật khẩu không đúng.")
+    _release_address(username, ip)
     device = _device(user)
     if device is not None and device.confirmed:
         return PasswordResult(user, "code")
@@ -171,6 +239,7 @@ def check_code(*, user: User, code: str, ip: str = "", at: datetime | None = Non
             device.save(update_fields=["last_step"])
     if not ok:
         _fail(user.username, user, ip, "totp", "Mã xác thực không đúng hoặc đã hết hạn.")
+    _release_address(user.username, ip)
     return user
 
 
@@ -235,6 +304,7 @@ def confirm_enrolment(*, user: User, code: str, ip: str = "",
     if not ok:
         _fail(user.username, user, ip, "totp-enrol",
               "Mã xác thực không đúng. Kiểm tra giờ trên điện thoại và nhập mã mới.")
+    _release_address(user.username, ip)
 
 
 def reset_totp(*, actor: User, user: User) -> bool:

@@ -12,6 +12,7 @@ from chinhquyenso.api import AUTH
 from chinhquyenso.core.errors import NotFound
 from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.schemas import ERRORS, vn
+from chinhquyenso.core.throttle import client_address
 
 from . import services
 from .models import Category, Channel, Complaint, ComplaintStatus
@@ -133,13 +134,14 @@ def submit(request, payload: ComplaintIn,
     body = payload.dict()
     user = request.auth
 
-    def create():
-        c, _key = services.submit_complaint(
-            actor=user, category=body["category"], title=body["title"],
-            content=body["content"], agency=body["agency"], dossier=body["dossier"],
-            parent=body["parent"], contact=body["contact"],
-            channel=Channel.API if body["channel"] == "api" else body["channel"],
-        )
+    def create():  # a replay of the same Idempotency-Key is not counted again
+        with services.submission_allowance(actor=user, address=client_address(request)):
+            c, _key = services.submit_complaint(
+                actor=user, category=body["category"], title=body["title"],
+                content=body["content"], agency=body["agency"], dossier=body["dossier"],
+                parent=body["parent"], contact=body["contact"],
+                channel=Channel.API if body["channel"] == "api" else body["channel"],
+            )
         c = Complaint.objects.select_related("agency", "dossier", "parent").get(pk=c.pk)
         return 201, ComplaintOut(**complaint_out(c)).model_dump(mode="json")
 

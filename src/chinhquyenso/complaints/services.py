@@ -14,15 +14,22 @@ transfer from VPCP or another ministry or province, which this platform does not
 import hashlib
 import re
 import secrets
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from chinhquyenso.core import audit, outbox
+from chinhquyenso.core import audit, outbox, throttle
 from chinhquyenso.core.calendar import calendar_for
-from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from chinhquyenso.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from chinhquyenso.directory.models import (
     APPLICANT_ROLES,
     OFFICER_ROLES,
@@ -299,3 +306,34 @@ def rate_complaint(*, actor=None, complaint: Complaint, rating: str, comment: st
         audit.record(actor=actor, verb="complaint.rate", target=c, data={"rating": rating},
                      actor_label="" if actor else "người phản ánh")
     return c
+
+
+COMPLAINTS_SCOPE = "complaints"
+
+
+@contextmanager
+def submission_allowance(*, actor, address: str):
+    """Rate limit of PAKN per client address (CQS_THROTTLE_COMPLAINTS, default 10 an hour):
+    each PAKN counts in the service-quality index (Decision 766), so a flood from one
+    address would skew it. Citizens, businesses and anonymous senders are counted; officers
+    who record a PAKN received at the counter, by phone or by mail are not (they are signed
+    in and accountable, and a desk records many). A sending that the rules refuse gives its
+    place back, so a mistyped form does not use the allowance.
+
+        with services.submission_allowance(actor=user, address=ip):
+            services.submit_complaint(...)
+    """
+    officer = (actor is not None and getattr(actor, "is_authenticated", False)
+               and actor.role not in APPLICANT_ROLES)
+    rate = throttle.rate("CQS_THROTTLE_COMPLAINTS")
+    if officer or rate.off:
+        yield
+        return
+    throttle.check(COMPLAINTS_SCOPE, address, rate,
+                   "Bạn đã gửi quá nhiều phản ánh, kiến nghị từ địa chỉ mạng này trong thời "
+                   "gian ngắn.")
+    try:
+        yield
+    except DomainError:
+        throttle.refund(COMPLAINTS_SCOPE, address, rate)
+        raise

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chinhquyenso.core.errors import DomainError
+from chinhquyenso.core.throttle import Throttled, client_address, with_retry_after
 from chinhquyenso.core.web import citizen_required, staff_required
 from chinhquyenso.directory.models import Agency
 
@@ -38,14 +39,20 @@ def new(request):
            "error": None}
     if request.method == "POST":
         try:
-            c, key = services.submit_complaint(
-                actor=request.user, category=data.get("category", ""),
-                title=data.get("title", ""), content=data.get("content", ""),
-                agency=data.get("agency") or None, dossier=data.get("dossier") or None,
-                parent=data.get("parent") or None, parent_key=data.get("key") or None,
-                contact={"name": data.get("name", ""), "phone": data.get("phone", ""),
-                         "email": data.get("email", "")},
-            )
+            with services.submission_allowance(actor=request.user,
+                                               address=client_address(request)):
+                c, key = services.submit_complaint(
+                    actor=request.user, category=data.get("category", ""),
+                    title=data.get("title", ""), content=data.get("content", ""),
+                    agency=data.get("agency") or None, dossier=data.get("dossier") or None,
+                    parent=data.get("parent") or None, parent_key=data.get("key") or None,
+                    contact={"name": data.get("name", ""), "phone": data.get("phone", ""),
+                             "email": data.get("email", "")},
+                )
+        except Throttled as exc:  # the form again, its text kept, and when to come back
+            ctx["error"] = exc.detail
+            return with_retry_after(render(request, "complaints/new.html", ctx, status=429),
+                                    exc)
         except DomainError as exc:
             ctx["error"] = exc.detail
             return render(request, "complaints/new.html", ctx, status=400)

@@ -258,3 +258,9 @@ def throttled_page(request, exc: Throttled, template: str = "429.html", context=
     """The Vietnamese 429 page of the HTML side, with Retry-After."""
     ctx = {"message": exc.detail, "retry_after": exc.retry_after, **(context or {})}
     return with_retry_after(render(request, template, ctx, status=429), exc)
+
+
+def check_request(request, scope: str, setting: str, message: str) -> None:
+    """Count one request of the client address under `scope` against the rate of `setting`;
+    raise Throttled (429) over it. One statement (the upsert of hit())."""
+    check(scope, client_address(request), rate(setting), message)

@@ -8,6 +8,7 @@ from ninja.files import UploadedFile
 from pydantic import Field as PField
 
 from chinhquyenso.api import AUTH
+from chinhquyenso.core import throttle
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.schemas import ERRORS, vn
@@ -17,6 +18,8 @@ from . import documents, services
 from .documents import step_result
 from .models import Dossier, Status
 from .queries import (
+    LOOKUP_SCOPE,
+    LOOKUP_THROTTLED,
     agency_register,
     bounded_count,
     get_visible,
@@ -291,7 +294,9 @@ def queue(request, filters: Query[QueueFilter]):
 
 @router.get("/lookup/{code}", response={200: LookupOut, **ERRORS}, auth=None)
 def lookup(request, code: str):
-    """Tra cứu công khai tình trạng hồ sơ, không có dữ liệu cá nhân."""
+    """Tra cứu công khai tình trạng hồ sơ, không có dữ liệu cá nhân. Giới hạn số lần tra
+    cứu theo địa chỉ mạng (CQS_THROTTLE_LOOKUP; quá giới hạn: 429 kèm Retry-After)."""
+    throttle.check_request(request, LOOKUP_SCOPE, "CQS_THROTTLE_LOOKUP", LOOKUP_THROTTLED)
     d = public_lookup(code)
     if d is None:
         raise NotFound("Không tìm thấy hồ sơ có mã này.")

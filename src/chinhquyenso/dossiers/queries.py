@@ -106,6 +106,12 @@ def bounded_count(qs, limit: int = COUNT_LIMIT) -> dict:
     return {"count": min(n, limit), "count_exact": n <= limit}
 
 
+# Dossier codes are sequential, so the public look-up (API and /tra-cuu) is limited per client
+# address against enumeration (CQS_THROTTLE_LOOKUP; one upsert per request, core/throttle.py).
+LOOKUP_SCOPE = "lookup"
+LOOKUP_THROTTLED = "Bạn đã tra cứu quá nhiều lần từ địa chỉ mạng này."
+
+
 def public_lookup(code: str) -> dict | None:
     """The public status of one dossier, without personal data. The hottest read of the
     platform (every receipt's QR code leads here): one fixed statement on the unique index

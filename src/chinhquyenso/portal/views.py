@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chinhquyenso.catalog.models import Field, Procedure
 from chinhquyenso.catalog.queries import search_procedures
-from chinhquyenso.core import notify
+from chinhquyenso.core import notify, throttle
 from chinhquyenso.core.errors import DomainError
 from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.web import citizen_required
@@ -24,7 +24,7 @@ from chinhquyenso.directory.models import Agency
 from chinhquyenso.dossiers import documents
 from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.models import ACTION_LABELS, Attachment, Dossier, Rating, Status
-from chinhquyenso.dossiers.queries import public_lookup
+from chinhquyenso.dossiers.queries import LOOKUP_SCOPE, LOOKUP_THROTTLED, public_lookup
 from chinhquyenso.payments.queries import receipts_for
 from chinhquyenso.payments.services import create_payment
 
@@ -83,6 +83,12 @@ def procedure(request, code):
 @require_GET
 def lookup(request):
     code = request.GET.get("ma", "").strip()
+    if code:  # the empty form is not counted
+        try:
+            throttle.check_request(request, LOOKUP_SCOPE, "CQS_THROTTLE_LOOKUP",
+                                   LOOKUP_THROTTLED)
+        except throttle.Throttled as exc:
+            return throttle.throttled_page(request, exc)
     found = public_lookup(code) if code else None
     if found:
         found["status_name"] = Status(found["status"]).label
