@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from chinhquyenso.core import audit
 from chinhquyenso.core.errors import DomainError, ValidationFailed
 from chinhquyenso.core.web import officer_required, staff_required
 from chinhquyenso.directory.models import Agency, Role
@@ -174,10 +175,17 @@ def _available_forms(d, page) -> list[tuple[str, str]]:
     return [(n, FORM_TITLES[n]) for n in have]
 
 
+def _record_read(request, d, what: str, detail: str = "") -> None:
+    """An officer read the applicant's personal data (Decree 13/2023/NĐ-CP): core.audit."""
+    audit.record_access(actor=request.user, target=d, what=what, citizen=d.applicant_user_id,
+                        citizen_id_number=d.applicant_id_number, detail=detail)
+
+
 @staff_required()
 @require_GET
 def dossier(request, code: str):
     d = _visible_or_404(request, code)
+    _record_read(request, d, "dossier.view")
     return render(request, "backoffice/dossier.html", _detail_context(request, d, timezone.now()))
 
 
@@ -243,6 +251,7 @@ def attachment(request, code: str, att_id):
         fh = default_storage.open(att.storage_name, "rb")
     except FileNotFoundError as exc:
         raise Http404("Tệp không còn trong kho lưu trữ.") from exc
+    _record_read(request, d, "file.download", att.original_name)
     response = FileResponse(fh, content_type=att.content_type, as_attachment=False,
                             filename=att.original_name)
     response["X-Content-Type-Options"] = "nosniff"
@@ -262,6 +271,7 @@ def dossier_form(request, code: str, number: str):
         return render(request, "backoffice/error.html",
                       {"title": "Không có mẫu này", "message": exc.detail,
                        "back": f"/can-bo/ho-so/{d.code}"}, status=exc.status)
+    _record_read(request, d, "form.pdf", f"Mẫu {number}")
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="mau-{number}-{d.code}.pdf"'
     response["Cache-Control"] = "private, no-store"

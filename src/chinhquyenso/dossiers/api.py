@@ -8,7 +8,7 @@ from ninja.files import UploadedFile
 from pydantic import Field as PField
 
 from chinhquyenso.api import AUTH
-from chinhquyenso.core import throttle
+from chinhquyenso.core import audit, throttle
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.schemas import ERRORS, vn
@@ -252,7 +252,14 @@ def get_dossier(request, code: str):
     d = get_visible(request.auth, code)
     if d is None:
         raise NotFound("Không tìm thấy hồ sơ.")
+    _record_read(request, d, "api.dossier")
     return dossier_out(d)
+
+
+def _record_read(request, d: Dossier, what: str, detail: str = "") -> None:
+    """Someone other than the applicant read their personal data (Decree 13/2023/NĐ-CP)."""
+    audit.record_access(actor=request.auth, target=d, what=what, citizen=d.applicant_user_id,
+                        citizen_id_number=d.applicant_id_number, detail=detail)
 
 
 @router.post("/dossiers/{code}/actions/{action}", response={200: DossierOut, **ERRORS},
@@ -322,7 +329,9 @@ def dossier_form(request, code: str, number: str):
     d = get_visible(request.auth, code)
     if d is None:
         raise NotFound("Không tìm thấy hồ sơ.")
-    return _pdf(documents.render_form(d, number), f"mau-{number}-{d.code}.pdf")
+    data = documents.render_form(d, number)
+    _record_read(request, d, "api.form.pdf", f"Mẫu {number}")
+    return _pdf(data, f"mau-{number}-{d.code}.pdf")
 
 
 class RegisterFilter(Schema):
