@@ -4,8 +4,8 @@ can write to the database could do: plain SQL on the records and on the head, re
 the hashes with the same public algorithm (core.audit.link, content_digest)."""
 
 import base64
-import os
 import json
+import os
 import threading
 
 import pytest
@@ -352,3 +352,15 @@ def test_concurrent_writers_and_linkers_build_one_intact_chain():
     assert AuditRecord.objects.filter(seq__isnull=True).count() == 0
     result = audit.verify()
     assert result.ok and result.checked == 120
+
+
+def test_the_workers_jobs_link_and_sign_only_when_the_chain_grew(db, caplog):
+    audit.record(verb="test.event")
+    assert audit.link_job() == 1
+    cp = audit.checkpoint_job()
+    assert cp is not None and cp.count == 1
+    assert "khóa DEMO" in caplog.text
+    assert audit.checkpoint_job() is None  # nothing new: no new file
+    audit.record(verb="test.event")
+    assert audit.checkpoint_job().count == 2
+    assert len(list(cp.path.parent.glob("*.json"))) == 2

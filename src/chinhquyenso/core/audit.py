@@ -151,6 +151,27 @@ def link_pending(*, wait: bool = True, batch: int = LINK_BATCH) -> int:
             return done
 
 
+def link_job() -> int:
+    """The worker's periodic linking (settings.CQS_PERIODIC_JOBS); skipped while another
+    linker is at work."""
+    return link_pending(wait=False)
+
+
+def checkpoint_job() -> "Checkpoint | None":
+    """The worker's periodic checkpoint (settings.CQS_PERIODIC_JOBS): a new one when the
+    chain has grown since the last; a chain that does not verify raises CheckpointError,
+    which the worker logs."""
+    link_pending()
+    head = AuditHead.objects.filter(pk=1).first()
+    last, _ = load_checkpoints()
+    if head is None or (last and last[-1].count == head.count):
+        return None
+    cp, key = checkpoint()
+    if key.demo:
+        log.warning(DEMO_WARNING.format(path=key.source))
+    return cp
+
+
 # --- the signing key ------------------------------------------------------------------------
 
 
