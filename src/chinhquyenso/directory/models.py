@@ -84,6 +84,10 @@ class Role(models.TextChoices):
 
 
 APPLICANT_ROLES = {Role.CITIZEN, Role.BUSINESS}
+# The usernames of accounts made by signing in with the e-ID (portal/oidc.py): a prefix with a
+# colon, which neither Django's username rule nor the officer form's characters allow and
+# which add_user refuses, so an officer's username can never take a citizen's.
+E_ID_USERNAME_PREFIX = "vneid:"
 OFFICER_ROLES = {Role.RECEIVER, Role.SPECIALIST, Role.LEADER, Role.AGENCY_ADMIN,
                  Role.ACCOUNTANT}
 PROVINCE_ROLES = {Role.PROVINCE_ADMIN, Role.MONITOR}
@@ -95,15 +99,27 @@ class User(AbstractUser):
         Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="officers"
     )
     full_name = models.CharField(max_length=150, blank=True)
-    id_number = models.CharField("Số định danh cá nhân", max_length=12, blank=True, db_index=True)
+    # 12 digits for a person (số định danh cá nhân); 10 or 13 for an organisation (mã số
+    # doanh nghiệp; 13 for a branch or dependent unit, Circular 105/2020/TT-BTC art. 5).
+    id_number = models.CharField("Số định danh cá nhân", max_length=13, blank=True, db_index=True)
     phone = models.CharField(max_length=20, blank=True)
     address = models.CharField(max_length=500, blank=True)
     birth_date = models.DateField("Ngày sinh", null=True, blank=True)
-    # The identity provider's subject (VNeID / the national portal's SSO) for citizens and
-    # businesses who sign in with OpenID Connect; they have no password here.
-    oidc_subject = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # The identity provider (its issuer) and the subject it knows the person by (VNeID / the
+    # national portal's SSO) for citizens and businesses who sign in with OpenID Connect; they
+    # have no password here. A subject is unique only within its issuer (OpenID Connect Core
+    # §2: "locally unique and never reassigned within the Issuer").
+    oidc_issuer = models.CharField(max_length=255, blank=True, default="")
+    oidc_subject = models.CharField(max_length=255, null=True, blank=True)
     # Which of the person's data came from the identity provider (shown as prefilled).
     verified_fields = models.JSONField(default=list, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["oidc_issuer", "oidc_subject"],
+                                    condition=models.Q(oidc_subject__isnull=False),
+                                    name="user_oidc_identity_unique"),
+        ]
 
     @property
     def is_applicant(self) -> bool:

@@ -12,6 +12,7 @@ from chinhquyenso.core import audit
 from chinhquyenso.core.errors import NotAuthenticated, NotFound, ValidationFailed
 
 from .models import (
+    E_ID_USERNAME_PREFIX,
     OFFICER_ROLES,
     AdministrativeUnit,
     Agency,
@@ -167,6 +168,14 @@ def get_agency(code_or_key: str) -> Agency:
     return agency
 
 
+def check_username_not_reserved(username: str) -> None:
+    """Usernames beginning with the e-ID prefix belong to sign-in with the e-ID only."""
+    if (username or "").strip().lower().startswith(E_ID_USERNAME_PREFIX):
+        raise ValidationFailed(
+            f"Tên đăng nhập bắt đầu bằng «{E_ID_USERNAME_PREFIX}» dành riêng cho tài khoản "
+            "đăng nhập bằng định danh điện tử.", errors={"username": "Tên đăng nhập không hợp lệ."})
+
+
 def add_user(*, actor=None, username: str, role: str, agency: str | None = None,
              password: str | None = None, full_name: str = "", id_number: str = "",
              email: str = "", phone: str = "", address: str = "") -> User:
@@ -175,6 +184,7 @@ def add_user(*, actor=None, username: str, role: str, agency: str | None = None,
         raise ValidationFailed(
             f"Vai trò «{role}» không hợp lệ; chọn một trong: {', '.join(Role.values)}."
         )
+    check_username_not_reserved(username)
     agency_obj = get_agency(agency) if agency else None
     if role in OFFICER_ROLES and agency_obj is None:
         raise ValidationFailed("Cán bộ phải thuộc một cơ quan (--agency).")
@@ -261,6 +271,7 @@ def add_officer(*, actor: User, username: str, full_name: str, role: str, passwo
 
     _check_admin_of(actor)
     username = (username or "").strip().lower()
+    check_username_not_reserved(username)
     errors = {}
     if not (3 <= len(username) <= 150) or not set(username) <= USERNAME_CHARS:
         errors["username"] = ("Tên đăng nhập gồm 3–150 ký tự: chữ thường không dấu, chữ số, "

@@ -23,6 +23,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from chinhquyenso.directory.models import APPLICANT_ROLES, Role
 
 from .models import IdpAccount
+from .oidc import e_id_username
 
 SESSION_KEY = "idp_user_id"
 LOGIN_PATH = "/idp/dang-nhap"
@@ -86,7 +87,7 @@ def user_for_account(account: IdpAccount):
         user = (User.objects.select_for_update()
                 .filter(id_number=account.id_number, role__in=APPLICANT_ROLES).first())
         if user is None:
-            user = User(username=f"vneid-{account.id_number}", role=role,
+            user = User(username=e_id_username(), role=role,
                         id_number=account.id_number, full_name=account.full_name)
             user.set_unusable_password()
             user.save()

@@ -2,7 +2,6 @@
 
 import uuid
 
-import requests
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -369,20 +368,19 @@ def login_start(request):
     nxt = _safe_next(request, request.GET.get("next", "")) or "/ca-nhan/ho-so"
     try:
         return redirect(oidc.begin(request.session, nxt))
-    except (requests.RequestException, KeyError, ValueError):  # provider unreachable or
-        # its discovery document unusable: say so instead of failing
+    except oidc.ProviderUnavailable as exc:  # unreachable, or its discovery unusable
         return render(request, "portal/login.html", {
-            "error": "Không kết nối được với hệ thống định danh điện tử. Vui lòng thử lại sau.",
-            "local_idp": settings.CQS_LOCAL_IDP}, status=503)
+            "error": exc.detail, "local_idp": settings.CQS_LOCAL_IDP}, status=503)
 
 
 @require_GET
 def login_callback(request):
     try:
         user, nxt = oidc.complete(request.session, request.GET.dict())
-    except DomainError as exc:
+    except DomainError as exc:  # the provider unreachable (503) or the sign-in refused (400)
+        status = 503 if isinstance(exc, oidc.ProviderUnavailable) else 400
         return render(request, "portal/login.html",
-                      {"error": exc.detail, "local_idp": settings.CQS_LOCAL_IDP}, status=400)
+                      {"error": exc.detail, "local_idp": settings.CQS_LOCAL_IDP}, status=status)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect(_safe_next(request, nxt) or "/ca-nhan/ho-so")
 
