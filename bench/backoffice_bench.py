@@ -48,7 +48,7 @@ def demo_database():
     ap.add_argument("--reuse", action="store_true")
     a = ap.parse_args()
     env = {**os.environ, "DATABASE_URL": f"{PG}/{DB}", "DJANGO_SETTINGS_MODULE":
-           "chinhquyenso.settings", "CQS_VAR_DIR": "/tmp/cqs_bo_bench_var"}
+           "chinhquyenso.settings", "CQS_VAR_DIR": "/tmp/cqs_bo_bench_var", "CQS_DEMO": "1"}
     import psycopg
 
     if not a.reuse:

@@ -93,7 +93,7 @@ def main() -> None:
     o = ap.parse_args()
 
     url = _url(o.admin_url, o.db)
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, "DATABASE_URL": url, "CQS_DEMO": "1"}
     if not o.no_init:
         with psycopg.connect(o.admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{o.db}"')

@@ -41,7 +41,8 @@ def ensure_db(db: str, n: int) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{db}"')
-    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}"}
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
+           "CQS_DEMO": "1"}
     subprocess.run([CQS, "migrate", "--skip-checks", "-v", "0"], env=env, check=True, cwd=ROOT)
     with psycopg.connect(env["DATABASE_URL"]) as conn:
         have = conn.execute("SELECT count(*) FROM dossiers_dossier").fetchone()[0]

@@ -16,6 +16,10 @@ from chinhquyenso.directory.models import AdministrativeUnit, Agency, AgencyKind
 from chinhquyenso.directory.services import add_user, create_token
 
 ON_POSTGRES = "postgres" in os.environ.get("DATABASE_URL", "")
+# Demo mode for every platform process the tests start (`cqs serve`, `cqs init`, the
+# sandbox…): they use the demo secrets, which outside demo mode refuse to start
+# (core/checks.py). The tests of that refusal remove it from their subprocess's environment.
+os.environ.setdefault("CQS_DEMO", "1")
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 # The suite's one clock: every test starts at this moment (a Wednesday, a working day in

@@ -7,17 +7,31 @@ from pathlib import Path
 
 import dj_database_url
 
+from chinhquyenso.portal.idpkey import lazy_private_key
+
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = Path(os.environ.get("CQS_HOME", Path.cwd()))
+# Nothing here touches the disk: the folder is made by `cqs` (cli.py) when the SQLite
+# database lives in it, and by whatever writes under it, when it first does.
 VAR_DIR = Path(os.environ.get("CQS_VAR_DIR", PROJECT_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+# Demo mode (CQS_DEMO=1; `make run` and the tests set it): the secrets below keep the
+# values published in this source tree and the local identity provider may run. Outside it
+# the platform refuses to start with any of them (core/checks.py, run by every `cqs` command
+# and by wsgi.py), naming the variable to set.
+CQS_DEMO = env_bool("CQS_DEMO", False)
+CQS_DEMO_SECRETS = {
+    "SECRET_KEY": "dev-only-insecure-key-change-me-in-production",
+    "VNPAY_HASH_SECRET": "SANDBOXSECRETCHINHQUYENSO2026XYZ",
+    "CQS_OIDC_CLIENT_SECRET": "dev-only-portal-client-secret",
+}
+
+SECRET_KEY = os.environ.get("SECRET_KEY", CQS_DEMO_SECRETS["SECRET_KEY"])
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [
@@ -131,7 +145,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Payment gateways. The defaults point at the local sandbox (`cqs payments sandbox`, started
 # by `make run`); a province sets its contracted VNPAY merchant here.
 VNPAY_TMN_CODE = os.environ.get("VNPAY_TMN_CODE", "CQSDEMO1")
-VNPAY_HASH_SECRET = os.environ.get("VNPAY_HASH_SECRET", "SANDBOXSECRETCHINHQUYENSO2026XYZ")
+VNPAY_HASH_SECRET = os.environ.get("VNPAY_HASH_SECRET", CQS_DEMO_SECRETS["VNPAY_HASH_SECRET"])
 VNPAY_PAYMENT_URL = os.environ.get("VNPAY_PAYMENT_URL",
                                    "http://127.0.0.1:8100/paymentv2/vpcpay.html")
 VNPAY_API_URL = os.environ.get("VNPAY_API_URL",
@@ -157,11 +171,27 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
-# Web sessions: cookies only over HTTPS when the deployment says so; officers' sessions end
-# after CQS_SESSION_MINUTES without activity (the back office renews them on each request).
+# HTTPS. When the public URL is https the platform sits behind a proxy that ends TLS: it
+# believes that proxy's X-Forwarded-Proto (the proxy must set it and drop any the client
+# sent), sends plain HTTP to HTTPS, sends HSTS for a year and marks cookies Secure; each one
+# can be set on its own. With these `cqs check --deploy` reports nothing. HSTS preload is left
+# to the domain's owner: a submission to hstspreload.org covers the whole registrable domain
+# and every subdomain of it, so the platform does not ask for it by default (security.W021).
+CQS_HTTPS = CQS_PUBLIC_URL.startswith("https://")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("CQS_PROXY_SSL_HEADER", CQS_HTTPS) else None
+)
+SECURE_SSL_REDIRECT = env_bool("CQS_SSL_REDIRECT", CQS_HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("CQS_HSTS_SECONDS", "31536000" if CQS_HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CQS_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("CQS_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Web sessions: cookies only over HTTPS (the default when CQS_PUBLIC_URL is https); officers'
+# sessions end after CQS_SESSION_MINUTES without activity (the back office renews them).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("CQS_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = env_bool("CQS_SECURE_COOKIES", CQS_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = int(os.environ.get("CQS_SESSION_MINUTES", "30")) * 60
 SESSION_SAVE_EVERY_REQUEST = True
@@ -207,43 +237,16 @@ CQS_NOTIFY_INLINE = env_bool("CQS_NOTIFY_INLINE", True)
 CQS_LOCAL_IDP = env_bool("CQS_LOCAL_IDP", True)
 CQS_OIDC_ISSUER = os.environ.get("CQS_OIDC_ISSUER", f"{CQS_PUBLIC_URL}/idp").rstrip("/")
 CQS_OIDC_CLIENT_ID = os.environ.get("CQS_OIDC_CLIENT_ID", "cqs-portal")
-CQS_OIDC_CLIENT_SECRET = os.environ.get("CQS_OIDC_CLIENT_SECRET", "dev-only-portal-client-secret")
+CQS_OIDC_CLIENT_SECRET = os.environ.get("CQS_OIDC_CLIENT_SECRET",
+                                        CQS_DEMO_SECRETS["CQS_OIDC_CLIENT_SECRET"])
 CQS_OIDC_SCOPES = os.environ.get("CQS_OIDC_SCOPES", "openid profile address phone email")
 
 
-def _idp_private_key() -> str:
-    """The local provider's RSA signing key: from the environment, else a file under var/
-    made once (O_EXCL, so that two workers starting together agree on one key)."""
-    if os.environ.get("OIDC_RSA_PRIVATE_KEY"):
-        return os.environ["OIDC_RSA_PRIVATE_KEY"]
-    path = VAR_DIR / "idp-rsa.pem"
-    if not path.exists():
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-
-        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
-    for _ in range(50):  # another process may be writing it right now
-        text = path.read_text()
-        if "END PRIVATE KEY" in text:
-            return text
-        import time
-
-        time.sleep(0.05)
-    raise RuntimeError(f"{path}: khóa ký của nhà cung cấp định danh không đọc được")
-
-
+# The local provider's RSA signing key: OIDC_RSA_PRIVATE_KEY, else var/idp-rsa.pem made by
+# `cqs init` (or on first use), read when the provider first signs (portal/idpkey.py).
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
-    "OIDC_RSA_PRIVATE_KEY": _idp_private_key() if CQS_LOCAL_IDP else "",
+    "OIDC_RSA_PRIVATE_KEY": lazy_private_key() if CQS_LOCAL_IDP else "",
     "SCOPES": {"openid": "Định danh", "profile": "Thông tin cá nhân", "address": "Địa chỉ",
                "phone": "Số điện thoại", "email": "Thư điện tử"},
     "DEFAULT_SCOPES": ["openid"],
@@ -253,6 +256,19 @@ OAUTH2_PROVIDER = {
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 120,
     # The issuer as configured (not as guessed from the Host header of each request).
     "OIDC_ISS_ENDPOINT": CQS_OIDC_ISSUER if CQS_LOCAL_IDP else "",
+    # RFC 9700 (OAuth 2.0 Security Best Current Practice): no implicit or password grant, PKCE
+    # S256 only, tokens in headers only, `iss` in the authorization response (RFC 9207),
+    # tokens stored hashed, refresh-token replay revokes the family, https redirect URIs when
+    # the platform is served over https (django-oauth-toolkit's COMPLIANT_BCP_RFC9700_* gates,
+    # to become its defaults in 4.0; `check --deploy` warns without them).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if CQS_HTTPS else ["http", "https"],
 }
 
 # E-receipts (biên lai điện tử): per agency code, the collecting organisation's tax code and

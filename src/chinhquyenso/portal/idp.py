@@ -22,6 +22,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from chinhquyenso.directory.models import APPLICANT_ROLES, Role
 
+from .idpkey import private_key
 from .models import IdpAccount
 from .oidc import e_id_username
 
@@ -125,6 +126,7 @@ def ensure_local_client() -> None:
     """Register the portal as a client of the local provider (idempotent; `cqs init`)."""
     if not settings.CQS_LOCAL_IDP:
         return
+    private_key()  # the signing key, made now rather than by the first sign-in
     Application = get_application_model()
     app = Application.objects.filter(client_id=settings.CQS_OIDC_CLIENT_ID).first() or Application(
         client_id=settings.CQS_OIDC_CLIENT_ID)
