@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from chinhquyenso.core.dates import OUT_OF_RANGE
 from chinhquyenso.core.errors import DomainError, NotAuthenticated
 from chinhquyenso.core.schemas import PROBLEM_TYPE
 
@@ -83,6 +84,10 @@ _VI_ERRORS = {
     "json_invalid": "không phải JSON hợp lệ",
     "enum": "không thuộc các giá trị cho phép",
     "literal_error": "không thuộc các giá trị cho phép",
+    "date_type": "phải là ngày ISO 8601 (YYYY-MM-DD)",
+    "date_parsing": "phải là ngày ISO 8601 (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "phải là ngày ISO 8601 (YYYY-MM-DD)",
+    "date_out_of_range": OUT_OF_RANGE,
 }
 
 

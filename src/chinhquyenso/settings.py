@@ -140,6 +140,9 @@ CQS_PUBLIC_URL = os.environ.get("CQS_PUBLIC_URL", "http://127.0.0.1:8000").rstri
 # Attachments: at most this many bytes each (issue: ≤ 20 MB).
 CQS_MAX_UPLOAD_BYTES = int(os.environ.get("CQS_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = CQS_MAX_UPLOAD_BYTES + 1024 * 1024
+# An apology letter's new appointment: at most this many working days after the current one
+# (the law sets no ceiling: dossiers/services.check_new_appointment).
+CQS_MAX_EXTENSION_WORKING_DAYS = int(os.environ.get("CQS_MAX_EXTENSION_WORKING_DAYS", "30"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Payment gateways. The defaults point at the local sandbox (`cqs payments sandbox`, started

@@ -382,3 +382,129 @@ def test_text_without_nul_still_goes_through(world, api):
     )
     assert response.status_code == 201, response.content
     assert Client().get("/thu-tuc", {"q": "khai sinh"}).status_code == 200
+
+
+# --- dates: every accepted date is bounded; a stored far date breaks no page ----------------
+
+
+def _at_leader(people, agency):
+    """A dossier received and forwarded by the specialist: the leader's step is current."""
+    from chinhquyenso.dossiers import services
+
+    body = birth_body(agency)
+    d = submit_dossier(
+        actor=people["citizen"],
+        procedure=body["procedure"],
+        agency=body["agency"],
+        applicant=body["applicant"],
+        form=body["form"],
+    )
+    d = services.receive_dossier(actor=people["receiver"], dossier=d)
+    return services.forward_dossier(actor=people["specialist"], dossier=d)
+
+
+def _signed_in(user) -> Client:
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_extension_to_year_9999_is_refused_with_422(people, agency, api):
+    d = _at_leader(people, agency)
+    leader = api("leader")
+    r = leader.post(
+        f"/dossiers/{d.code}/actions/extend",
+        {"note": "Cần xác minh thêm.", "new_due_at": "9999-12-31T17:00:00+07:00"},
+    )
+    assert r.status_code == 422, r.content
+    assert "2000–2100" in r.json()["detail"]
+    d.refresh_from_db()
+    assert d.due_at.year == 2026
+
+
+@pytest.mark.django_db
+def test_new_appointment_is_at_most_the_configured_working_days_later(
+    people, agency, api, settings
+):
+    """Received Wed 25/11/2026 09:00, due (4 working days) Tue 01/12/2026 09:00. With a
+    ceiling of 5 working days the latest new appointment is Tue 08/12/2026 09:00."""
+    settings.CQS_MAX_EXTENSION_WORKING_DAYS = 5
+    d = _at_leader(people, agency)
+    leader = api("leader")
+    url = f"/dossiers/{d.code}/actions/extend"
+    r = leader.post(url, {"note": "Chờ xác minh.", "new_due_at": "2026-12-08T09:01:00+07:00"})
+    assert r.status_code == 422, r.content
+    assert "tối đa 5 ngày làm việc" in r.json()["detail"]
+    assert "09:00 ngày 08/12/2026" in r.json()["detail"]
+    r = leader.post(url, {"note": "Chờ xác minh.", "new_due_at": "2026-12-08T09:00:00+07:00"})
+    assert r.status_code == 200, r.content
+    assert r.json()["due_at"].startswith("2026-12-08T09:00")
+
+
+@pytest.mark.django_db
+def test_extension_to_year_9999_in_the_back_office_is_refused(people, agency):
+    d = _at_leader(people, agency)
+    r = _signed_in(people["leader"]).post(
+        f"/can-bo/ho-so/{d.code}/thao-tac/extend",
+        {"note": "Lý do", "new_due_at": "9999-12-31T17:00"},
+    )
+    assert r.status_code == 422
+    assert "2000–2100" in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_due_date_in_9999_stored_in_the_database_breaks_no_page(people, agency, clock):
+    """A row written before the bound (or by hand): the officers' pages and the early-warning
+    digest still work (the working-day engine counts it as the edge of its horizon)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.core.management import call_command
+
+    from chinhquyenso.dossiers.models import Dossier, DossierStep
+
+    d = _at_leader(people, agency)
+    far = datetime(9999, 12, 31, 17, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    Dossier.objects.filter(pk=d.pk).update(due_at=far)
+    DossierStep.objects.filter(dossier=d).update(due_at=far)
+    for who in ("receiver", "specialist", "leader"):
+        client = _signed_in(people[who])
+        for url in ("/can-bo/", f"/can-bo/ho-so/{d.code}"):
+            assert client.get(url).status_code == 200, (who, url)
+    assert _signed_in(people["leader"]).get("/can-bo/phe-duyet").status_code == 200
+    call_command("planning", "digest")
+    clock.set("2026-12-24T09:00")  # later, with the dossier now "open for long"
+    assert _signed_in(people["leader"]).get("/can-bo/").status_code == 200
+    call_command("planning", "digest")
+
+
+def test_the_working_day_engine_holds_dates_outside_its_horizon():
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from chinhquyenso.core.workcalendar import DEFAULT_CALENDAR as cal
+
+    vn = ZoneInfo("Asia/Ho_Chi_Minh")
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=vn)
+    far = datetime(9999, 12, 31, 23, 59, tzinfo=ZoneInfo("UTC"))
+    assert cal.working_minutes_between(now, far) > 0
+    assert cal.working_minutes_between(far, now) == 0
+    assert cal.add_working_minutes(far, 450).year <= 2101
+    assert cal.add_working_days(now, 10**9).year <= 2101  # saturates, no OverflowError
+    assert cal.is_working_day(date(9999, 12, 31)) is True  # a Friday
+    assert cal.day_off_reason(date(9999, 12, 25)) == "Thứ Bảy"
+    assert cal.working_minutes_between(datetime(1, 1, 1, tzinfo=ZoneInfo("UTC")), now) > 0
+
+
+@pytest.mark.django_db
+def test_other_accepted_dates_are_bounded(people, agency, api):
+    from chinhquyenso.core.calendar import set_calendar_day
+    from chinhquyenso.core.errors import ValidationFailed
+
+    r = api("receiver").get("/register", date_from="9999-12-01", date_to="9999-12-31")
+    assert r.status_code == 422 and "2000–2100" in r.json()["detail"]
+    with pytest.raises(ValidationFailed, match="2000–2100"):
+        from datetime import date
+
+        set_calendar_day(actor=None, day=date(9999, 1, 4), working=False, reason="QĐ 1")

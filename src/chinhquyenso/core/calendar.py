@@ -7,6 +7,7 @@ from datetime import date, time
 from django.db import transaction
 
 from . import audit
+from .dates import check_date
 from .errors import ValidationFailed
 from .models import CalendarOverride
 from .workcalendar import DEFAULT_CALENDAR, VN_TZ, WorkCalendar
@@ -34,6 +35,7 @@ def calendar_for(agency=None, *, overrides=None) -> WorkCalendar:
 
 def set_calendar_day(*, actor, day: date, working: bool, reason: str) -> CalendarOverride:
     """A local decision: make `day` a day off (working=False) or a working day."""
+    check_date(day, "Ngày")
     if not reason.strip():
         raise ValidationFailed("Cần ghi rõ lý do (số, ngày của quyết định).")
     with transaction.atomic():

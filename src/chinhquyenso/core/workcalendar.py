@@ -202,11 +202,34 @@ def _as_dates(values: Iterable[date], field_name: str) -> frozenset[date]:
     return frozenset(out)
 
 
+# The calendar's horizon. Dates the platform accepts lie inside it (422 otherwise, see
+# ``in_horizon``); a date stored outside it anyway (an old import, a row edited by hand,
+# year 9999) is counted as the nearest edge of the horizon, so that no page or job that
+# computes with it can fail (OverflowError / "year 10000 is out of range").
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+_FIRST_MOMENT = datetime(FIRST_YEAR, 1, 1, 0, 0)
+_LAST_MOMENT = datetime(LAST_YEAR, 12, 31, 23, 59)
+
+
+def in_horizon(d: date) -> bool:
+    """Whether ``d`` (a date or datetime) is within the years the calendar knows."""
+    return FIRST_YEAR <= d.year <= LAST_YEAR
+
+
 def _to_local(dt: datetime) -> datetime:
-    """VN wall-clock view of ``dt`` (aware → converted; naive → taken as VN local)."""
-    if dt.tzinfo is None:
-        return dt
-    return dt.astimezone(VN_TZ)
+    """VN wall-clock view of ``dt`` (aware → converted; naive → taken as VN local), held
+    inside the calendar's horizon."""
+    if dt.tzinfo is not None:
+        if dt.year >= 9999 or dt.year <= 1:  # astimezone could leave datetime's range
+            dt = dt.replace(tzinfo=None)
+        else:
+            dt = dt.astimezone(VN_TZ)
+    if dt.year > LAST_YEAR:
+        return _LAST_MOMENT.replace(tzinfo=dt.tzinfo)
+    if dt.year < FIRST_YEAR:
+        return _FIRST_MOMENT.replace(tzinfo=dt.tzinfo)
+    return dt
 
 
 # --------------------------------------------------------------------------------------
@@ -273,6 +296,8 @@ class WorkCalendar:
         """Monday–Friday, not a national day off, or a make-up working day; local wins."""
         if isinstance(d, datetime):
             d = _to_local(d).date()
+        if not in_horizon(d):  # no holiday table that far: Monday–Friday
+            return d.weekday() < 5
         idx = self._year(d.year)
         return bool(idx.working[d.toordinal() - idx.first])
 
@@ -286,7 +311,7 @@ class WorkCalendar:
             d = _to_local(d).date()
         if self.is_working_day(d):
             return None
-        name = national_days_off(d.year).get(d)
+        name = national_days_off(d.year).get(d) if in_horizon(d) else None
         if name:
             return name
         if d in self.extra_days_off:
@@ -310,6 +335,8 @@ class WorkCalendar:
         idx = self._year(year)
         r = idx.before[o - idx.first]
         while r >= len(idx.days):
+            if year > LAST_YEAR:  # past the horizon: its last working day
+                return idx.days[-1], year
             year += 1
             idx = self._year(year)
             r = 0
@@ -321,6 +348,8 @@ class WorkCalendar:
         t = idx.before[o - idx.first] + k
         n = len(idx.days)
         while t >= n:
+            if year > LAST_YEAR:  # past the horizon: its last working day
+                return idx.days[-1]
             t -= n
             year += 1
             idx = self._year(year)

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import datetime
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -9,6 +9,7 @@ from pydantic import Field as PField
 
 from chinhquyenso.api import AUTH
 from chinhquyenso.core import audit, throttle
+from chinhquyenso.core.dates import BoundedDate, BoundedDateTime
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.schemas import ERRORS, vn
@@ -168,7 +169,7 @@ class ActionIn(Schema):
     attachments: list[str] = PField([], max_length=50)
     form: dict | None = None
     agency: str | None = PField(None, max_length=40)
-    new_due_at: datetime | None = None
+    new_due_at: BoundedDateTime | None = None
     rating: str | None = PField(None, max_length=12)
 
 
@@ -335,8 +336,8 @@ def dossier_form(request, code: str, number: str):
 
 
 class RegisterFilter(Schema):
-    date_from: date
-    date_to: date
+    date_from: BoundedDate
+    date_to: BoundedDate
 
 
 @router.get("/register", response={200: None, **ERRORS}, auth=AUTH,

@@ -37,6 +37,7 @@ from chinhquyenso.catalog.models import Procedure
 from chinhquyenso.core import audit
 from chinhquyenso.core.calendar import calendar_for
 from chinhquyenso.core.models import OutboxEvent
+from chinhquyenso.core.workcalendar import FIRST_YEAR, LAST_YEAR, in_horizon
 from chinhquyenso.directory.models import Agency
 
 from .models import Dossier, DossierEvent, Rating, Status, Supplement
@@ -80,6 +81,8 @@ def _time(row: dict, key: str, required: bool = False) -> datetime | None:
         dt = datetime.fromisoformat(v)
     except ValueError:
         raise _Bad(f"«{key}» không phải ngày giờ ISO 8601: {v!r}") from None
+    if not in_horizon(dt):
+        raise _Bad(f"«{key}»: năm {dt.year} ngoài khoảng {FIRST_YEAR}–{LAST_YEAR}")
     return dt.replace(tzinfo=VN) if dt.tzinfo is None else dt
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from chinhquyenso.core.errors import DomainError
 from chinhquyenso.core.web import officer_required, staff_required
+from chinhquyenso.core.workcalendar import in_horizon
 from chinhquyenso.dossiers.queries import get_visible
 
 from . import queries, receipts, services
@@ -132,9 +133,12 @@ def _day(request) -> tuple[date, str]:
     if not raw:
         return today, ""
     try:
-        return date.fromisoformat(raw), ""
+        day = date.fromisoformat(raw)
     except ValueError:
-        return today, "Ngày không hợp lệ (dạng NNNN-TT-NN); đang hiển thị hôm nay."
+        day = None
+    if day is None or not in_horizon(day):
+        return today, "Ngày không hợp lệ (dạng NNNN-TT-NN, năm 2000–2100); đang hiển thị hôm nay."
+    return day, ""
 
 
 @staff_required("accountant", "leader", "province_admin")

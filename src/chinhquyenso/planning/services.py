@@ -29,7 +29,9 @@ from django.utils import timezone
 
 from chinhquyenso.core import audit
 from chinhquyenso.core.calendar import VN_TZ
+from chinhquyenso.core.dates import check_date
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
+from chinhquyenso.core.workcalendar import FIRST_YEAR, LAST_YEAR, in_horizon
 from chinhquyenso.directory.models import Agency, Role, User
 from chinhquyenso.dossiers.models import OPEN_STATUSES, Dossier, DossierStep
 
@@ -77,6 +79,7 @@ def record_reading(*, actor: User, target: Target, on: date, value, source: str,
     source and date. Province admin or monitor."""
     if actor.role not in PROVINCE_WIDE:
         raise PermissionDenied("Chỉ quản trị cấp tỉnh hoặc giám sát được nhập số liệu.")
+    check_date(on, "Ngày số liệu")
     try:
         value = Decimal(str(value).replace(",", ".").strip())
     except InvalidOperation as exc:
@@ -224,6 +227,7 @@ def report_progress(*, actor: User, task: PlanTask, progress: int, note: str = "
     if not isinstance(progress, int) or not 0 <= progress <= 100:
         raise ValidationFailed("Tiến độ phải là số nguyên từ 0 đến 100 (%).")
     on = on or today()
+    check_date(on, "Ngày báo cáo")
     note = (note or "").strip()
     if len(note) > 2000:
         raise ValidationFailed("Ghi chú dài quá 2.000 ký tự.")
@@ -247,9 +251,10 @@ _MONEY = re.compile(r"^(\d+|\d{1,3}(\.\d{3})+)$")
 def _date(value: str) -> date:
     value = value.strip()
     m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)
-    if m:
-        return date(int(m[3]), int(m[2]), int(m[1]))
-    return date.fromisoformat(value)
+    day = date(int(m[3]), int(m[2]), int(m[1])) if m else date.fromisoformat(value)
+    if not in_horizon(day):
+        raise ValueError(f"năm {day.year} ngoài khoảng {FIRST_YEAR}–{LAST_YEAR}")
+    return day
 
 
 def import_tasks(*, text: str, actor: User | None = None) -> int:
@@ -290,11 +295,13 @@ def import_tasks(*, text: str, actor: User | None = None) -> int:
         try:
             start = _date(r.get("bat_dau", ""))
         except ValueError:
-            problems.append("ngày bắt đầu phải là NNNN-TT-NN hoặc NN/TT/NNNN")
+            problems.append("ngày bắt đầu phải là NNNN-TT-NN hoặc NN/TT/NNNN, "
+                            f"năm {FIRST_YEAR}–{LAST_YEAR}")
         try:
             deadline = _date(r.get("han", ""))
         except ValueError:
-            problems.append("hạn phải là NNNN-TT-NN hoặc NN/TT/NNNN")
+            problems.append(f"hạn phải là NNNN-TT-NN hoặc NN/TT/NNNN, năm {FIRST_YEAR}–"
+                            f"{LAST_YEAR}")
         if start and deadline and deadline < start:
             problems.append("hạn trước ngày bắt đầu")
         progress = None
