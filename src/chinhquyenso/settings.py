@@ -214,6 +214,12 @@ CQS_THROTTLE_COMPLAINTS = os.environ.get("CQS_THROTTLE_COMPLAINTS", "10/1h")
 # over all usernames (password spraying).
 CQS_THROTTLE_LOGIN = os.environ.get("CQS_THROTTLE_LOGIN", "4/15m")
 CQS_THROTTLE_LOGIN_ADDRESS = os.environ.get("CQS_THROTTLE_LOGIN_ADDRESS", "30/15m")
+# API tokens expire this many days after `cqs token create` (revoked earlier with
+# `cqs token revoke`, and all of an officer's when their role or password changes).
+CQS_API_TOKEN_DAYS = int(os.environ.get("CQS_API_TOKEN_DAYS", "90"))
+# A new officer's invitation link (set the password, enrol the authenticator) works once,
+# for this many hours.
+CQS_INVITATION_HOURS = int(os.environ.get("CQS_INVITATION_HOURS", "72"))
 LOGIN_URL = "/dang-nhap"
 
 # E-mail: console in development; a province sets EMAIL_BACKEND=smtp and EMAIL_HOST etc.

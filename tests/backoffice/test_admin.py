@@ -2,7 +2,7 @@
 agencies, a procedure's process and deadline, and the working-day calendar. Audited."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pyotp
@@ -19,17 +19,28 @@ def last_verb() -> str:
     return AuditRecord.objects.order_by("-id").first().verb
 
 
-def test_agency_admin_adds_an_officer_who_can_then_sign_in(web, agency):
+def test_agency_admin_adds_an_officer_who_can_then_sign_in(web, agency, clock):
     r = web("admin").post("/can-bo/quan-tri/can-bo", {
         "username": "chuyenvien9", "full_name": "Lê Văn Chín", "role": "specialist"})
     assert r.status_code == 200
     page = r.content.decode()
-    password = re.search(r"<code>([^<]+)</code>", page).group(1)
+    # The admin gets a one-time link, never a password (tests/backoffice/test_invitation.py).
+    link = re.search(r'<code class="invitation-link">([^<]+)</code>', page).group(1)
+    assert "Mật khẩu ban đầu" not in page
     u = User.objects.get(username="chuyenvien9")
     assert (u.role, u.agency_id) == ("specialist", agency.pk)
-    assert last_verb() == "user.add"
+    assert not u.has_usable_password()
+    assert last_verb() == "invitation.create"
+    path = link.split("://", 1)[1].split("/", 1)[1]
     c = Client()
-    c.post("/can-bo/dang-nhap", {"username": "chuyenvien9", "password": password})
+    secret = re.search(r"<dt>Khóa bí mật</dt><dd><code>([A-Z2-7]+)</code>",
+                       c.get(f"/{path}").content.decode()).group(1)
+    r = c.post(f"/{path}", {"password": "mat-khau-rieng-cua-toi", "password2":
+                            "mat-khau-rieng-cua-toi", "code": pyotp.TOTP(secret).now()})
+    assert r.status_code == 302
+    clock.set(timezone.now() + timedelta(seconds=31))
+    c.post("/can-bo/dang-nhap", {"username": "chuyenvien9", "password": "mat-khau-rieng-cua-toi"})
+    c.post("/can-bo/dang-nhap/ma", {"code": pyotp.TOTP(secret).now()})
     assert "_auth_user_id" in c.session
 
 

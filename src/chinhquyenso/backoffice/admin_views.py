@@ -3,7 +3,6 @@ agency; a province admin manages agencies, procedures' processes and deadlines, 
 working-day calendar. Every write is one service call (directory.services,
 catalog.editing, core.calendar, backoffice.services.reset_totp)."""
 
-import secrets
 from datetime import date
 
 from django.contrib import messages
@@ -43,16 +42,16 @@ def officers(request):
     if request.method == "POST":
         values = {k: (request.POST.get(k) or "").strip()
                   for k in ("username", "full_name", "role", "email", "phone")}
-        password = secrets.token_urlsafe(12)
         try:
-            user = directory.add_officer(actor=request.user, password=password, **values)
+            user, link = directory.invite_officer(actor=request.user, **values)
         except DomainError as exc:
             ctx.update(error=exc.detail, values=values,
                        field_errors=exc.extra.get("errors") or {})
             status = exc.status
         else:
-            # Shown once, on this page only (only its hash is stored).
-            ctx.update(created=user, initial_password=password)
+            # The one-time link, shown once on this page (only its hash is stored) and
+            # e-mailed to the officer: the officer sets the password, nobody else knows it.
+            ctx.update(created=user, invitation_link=link)
     ctx["officers"] = queries.agency_officers(request.user.agency)
     return render(request, "backoffice/admin_officers.html", ctx, status=status)
 
@@ -75,6 +74,10 @@ def officer(request, user_id: int):
             elif op == "deactivate":
                 directory.deactivate_officer(actor=request.user, user=user)
                 done = "Đã khóa tài khoản."
+            elif op == "reinvite":
+                link = directory.reinvite_officer(actor=request.user, user=user)
+                ctx.update(invitation_link=link)
+                return render(request, "backoffice/admin_officer.html", ctx)
             elif op == "reset-totp":
                 bo_services.reset_totp(actor=request.user, user=user)
                 done = "Đã đặt lại ứng dụng xác thực; cán bộ sẽ đăng ký lại khi đăng nhập."

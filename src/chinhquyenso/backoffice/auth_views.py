@@ -5,6 +5,7 @@ passed (core/web.py relies on it)."""
 
 from datetime import datetime, timedelta
 
+from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -169,6 +170,37 @@ def security(request):
             return _refused(request, "backoffice/login_enrol.html", ctx, exc)
         return render(request, "backoffice/security.html", {"enrolled": True, "just": True})
     return render(request, "backoffice/login_enrol.html", ctx)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation(request, token: str):
+    """/can-bo/loi-moi/<token>: the new officer sets their own password and enrols their
+    authenticator app; then the link is dead and the officer signs in as usual."""
+    try:
+        inv = services.open_invitation(token)
+        enrolment = services.start_enrolment(user=inv.user)
+    except DomainError as exc:
+        return render(request, "backoffice/error.html",
+                      {"title": "Liên kết mời không dùng được", "message": exc.detail,
+                       "back": "/can-bo/dang-nhap"}, status=exc.status)
+    ctx = {"officer": inv.user, "enrolment": enrolment, "expires": inv.expires_at,
+           "field_errors": {}}
+    if request.method == "POST":
+        try:
+            services.accept_invitation(token=token, password=request.POST.get("password") or "",
+                                       password2=request.POST.get("password2") or "",
+                                       code=request.POST.get("code") or "",
+                                       ip=client_ip(request))
+        except DomainError as exc:
+            ctx.update(error=exc.detail, field_errors=exc.extra.get("errors") or {})
+            return _refused(request, "backoffice/invitation.html", ctx, exc)
+        if request.user.is_authenticated:
+            logout(request)
+        messages.success(request, "Đã kích hoạt tài khoản. Hãy đăng nhập bằng mật khẩu vừa "
+                                  "đặt và mã trên ứng dụng xác thực.")
+        return redirect("backoffice:login")
+    return render(request, "backoffice/invitation.html", ctx)
 
 
 @require_POST

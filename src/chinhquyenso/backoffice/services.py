@@ -16,13 +16,23 @@ from datetime import datetime, timedelta
 import pyotp
 import segno
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from chinhquyenso.core import audit, throttle
 from chinhquyenso.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from chinhquyenso.directory.models import OFFICER_ROLES, PROVINCE_ROLES, Role, User
+from chinhquyenso.directory.models import (
+    OFFICER_ROLES,
+    PROVINCE_ROLES,
+    ApiToken,
+    Invitation,
+    Role,
+    User,
+)
+from chinhquyenso.directory.services import change_credentials
 
 from .models import LoginThrottle, TotpDevice
 
@@ -305,6 +315,82 @@ def confirm_enrolment(*, user: User, code: str, ip: str = "",
         _fail(user.username, user, ip, "totp-enrol",
               "Mã xác thực không đúng. Kiểm tra giờ trên điện thoại và nhập mã mới.")
     _release_address(user.username, ip)
+
+
+# --- invitation of a new officer ------------------------------------------------------------
+
+
+class InvitationClosed(DomainError):
+    status = 410
+    title = "Liên kết mời không còn hiệu lực"
+
+
+def _check_invitation_open(inv, at: datetime) -> None:
+    if inv is None or inv.revoked_at is not None or not inv.user.is_active:
+        raise InvitationClosed("Liên kết mời không đúng hoặc đã được thay bằng một lời mời "
+                               "mới. Vui lòng liên hệ quản trị cơ quan.")
+    if inv.used_at is not None:
+        raise InvitationClosed("Liên kết mời đã được dùng. Hãy đăng nhập bằng mật khẩu đã "
+                               "đặt; nếu không phải bạn đã dùng, báo ngay cho quản trị cơ "
+                               "quan.")
+    if inv.expires_at <= at:
+        raise InvitationClosed("Liên kết mời đã hết hạn. Vui lòng đề nghị quản trị cơ quan "
+                               "gửi lời mời mới.")
+
+
+def open_invitation(token: str) -> Invitation:
+    """The invitation of a link (found by the SHA-256 of its token), if it can still be
+    used; else InvitationClosed (410) saying why."""
+    inv = None
+    if token and len(token) <= 100:
+        inv = Invitation.objects.select_related("user").filter(
+            digest=ApiToken.hash(token)).first()
+    _check_invitation_open(inv, timezone.now())
+    return inv
+
+
+def accept_invitation(*, token: str, password: str, password2: str, code: str,
+                      ip: str = "") -> User:
+    """The invited officer sets their own password and confirms their authenticator app
+    (the secret shown on the invitation page, start_enrolment) with one code; then the link
+    is dead. All or nothing, under the invitation's row lock, so two uses at once cannot
+    both succeed."""
+    inv = open_invitation(token)
+    user = inv.user
+    errors = {}
+    if len(password or "") < 12 or len(password) > 200:
+        errors["password"] = "Mật khẩu phải có từ 12 đến 200 ký tự."
+    elif password != password2:
+        errors["password2"] = "Hai lần nhập mật khẩu không khớp."
+    else:
+        try:
+            validate_password(password, user)
+        except DjangoValidationError as exc:
+            errors["password"] = " ".join(exc.messages)
+    if errors:
+        raise ValidationFailed("Mật khẩu chưa hợp lệ: " + " ".join(errors.values()),
+                               errors=errors)
+    _guard_address(user.username, user, ip)  # guessing codes is throttled like sign-in
+    at = timezone.now()
+    with transaction.atomic():
+        inv = Invitation.objects.select_for_update().select_related("user").get(pk=inv.pk)
+        _check_invitation_open(inv, at)
+        device = TotpDevice.objects.select_for_update().filter(user=user).first()
+        if device is None or device.confirmed or not _verify(device, code, at):
+            raise ValidationFailed("Mã xác thực không đúng. Kiểm tra giờ trên điện thoại và "
+                                   "nhập mã mới.", errors={"code": "Mã xác thực không đúng."})
+        device.confirmed_at = at
+        device.save(update_fields=["last_step", "confirmed_at"])
+        change_credentials(actor=user, user=user, password=password, reason="invitation")
+        inv.used_at = at
+        inv.save(update_fields=["used_at"])
+        LoginThrottle.objects.filter(username=user.username.lower()).update(
+            failures=0, locked_until=None)
+        audit.record(actor=user, verb="invitation.accept", target=user,
+                     data={"ip": ip, "invitation": inv.pk})
+        audit.record(actor=user, verb="totp.enrol", target=user, data={"ip": ip})
+    _release_address(user.username, ip)
+    return user
 
 
 def reset_totp(*, actor: User, user: User) -> bool:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("dang-nhap/dang-ky-ma", auth_views.login_enrol, name="login_enrol"),
     path("dang-xuat", auth_views.logout_page, name="logout"),
     path("bao-mat", auth_views.security, name="security"),
+    path("loi-moi/<str:token>", auth_views.invitation, name="invitation"),
     path("ho-so/<str:code>", views.dossier, name="dossier"),
     path("ho-so/<str:code>/thao-tac/<str:action>", views.dossier_action, name="dossier_action"),
     path("ho-so/<str:code>/tep/<uuid:att_id>", views.attachment, name="attachment"),

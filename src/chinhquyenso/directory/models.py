@@ -138,9 +138,34 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=8)
     name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Refused from this moment (CQS_API_TOKEN_DAYS after creation); checked in the same
+    # indexed query that finds the token (directory.services.user_for_token).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Written at most every 5 minutes, not on every request.
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     @staticmethod
     def hash(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Invitation(models.Model):
+    """A one-time link through which a new officer sets their own password and enrols their
+    authenticator app (no administrator ever knows the password). Only the SHA-256 of the
+    link's token is stored; the link works once and until `expires_at`."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    # A newer invitation of the same officer ends this one.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def open(self) -> bool:
+        return self.used_at is None and self.revoked_at is None

@@ -1,9 +1,14 @@
 """Directory: administrative units, agencies, users and API tokens."""
 
 import json
+import logging
 import secrets
+import smtplib
+from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from vietnam_provinces import Province, ProvinceCode, VietNamDivisionType, Ward
@@ -23,6 +28,7 @@ from .models import (
     User,
 )
 
+logger = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_HOURS = [["07:30", "11:30"], ["13:30", "17:00"]]
 WARD_KIND = {
@@ -190,6 +196,8 @@ def add_user(*, actor=None, username: str, role: str, agency: str | None = None,
         raise ValidationFailed("Cán bộ phải thuộc một cơ quan (--agency).")
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username)
+        if not created and (role != user.role or password):
+            change_credentials(actor=actor, user=user, role=role, password=password or None)
         user.role = role
         user.agency = agency_obj
         user.full_name = full_name or user.full_name or username
@@ -198,8 +206,8 @@ def add_user(*, actor=None, username: str, role: str, agency: str | None = None,
         user.phone = phone or user.phone
         user.address = address or user.address
         user.is_staff = role not in {Role.CITIZEN, Role.BUSINESS}
-        if password:
-            user.set_password(password)
+        if password and created:
+            user.set_password(password)  # (an existing user's: change_credentials above)
         elif created:
             user.set_unusable_password()
         user.save()
@@ -210,30 +218,86 @@ def add_user(*, actor=None, username: str, role: str, agency: str | None = None,
     return user
 
 
-def create_token(*, actor=None, user: User, name: str = "") -> str:
-    """Create a bearer token; return it once. Only its SHA-256 is stored."""
+def create_token(*, actor=None, user: User, name: str = "", days: int | None = None) -> str:
+    """Create a bearer token; return it once. Only its SHA-256 is stored. It expires after
+    `days` (default CQS_API_TOKEN_DAYS, 90: NIST SP 800-63B §7.2 asks for a bounded
+    session; a machine client renews its token with `cqs token create`)."""
+    days = settings.CQS_API_TOKEN_DAYS if days is None else days
+    if not 1 <= days <= 3650:
+        raise ValidationFailed("Thời hạn của mã truy cập phải từ 1 đến 3650 ngày.")
     token = "cqs_" + secrets.token_urlsafe(32)
+    expires = timezone.now() + timedelta(days=days)
     with transaction.atomic():
-        ApiToken.objects.create(user=user, digest=ApiToken.hash(token), prefix=token[4:12],
-                                name=name)
-        audit.record(actor=actor, verb="token.create", target=user, data={"name": name})
+        row = ApiToken.objects.create(user=user, digest=ApiToken.hash(token),
+                                      prefix=token[4:12], name=name, expires_at=expires)
+        audit.record(actor=actor, verb="token.create", target=user,
+                     data={"name": name, "token": row.pk, "expires": expires.isoformat()})
     return token
+
+
+def revoke_token(*, actor=None, token_id: int) -> ApiToken:
+    """Revoke one token (by its id, as `cqs token list` shows it)."""
+    with transaction.atomic():
+        row = ApiToken.objects.select_for_update().select_related("user").filter(
+            pk=token_id).first()
+        if row is None:
+            raise NotFound(f"Không có mã truy cập số {token_id}.")
+        if not row.revoked:
+            row.revoked, row.revoked_at = True, timezone.now()
+            row.save(update_fields=["revoked", "revoked_at"])
+            audit.record(actor=actor, verb="token.revoke", target=row.user,
+                         data={"token": row.pk, "prefix": row.prefix})
+    return row
+
+
+def _revoke_all_tokens(*, actor, user: User, reason: str) -> int:
+    """Inside the caller's transaction: every live token of the user stops working."""
+    n = ApiToken.objects.filter(user=user, revoked=False).update(revoked=True,
+                                                                  revoked_at=timezone.now())
+    if n:
+        audit.record(actor=actor, verb="token.revoke", target=user,
+                     data={"count": n, "reason": reason})
+    return n
+
+
+def change_credentials(*, actor=None, user: User, role: str | None = None,
+                       password: str | None = None, reason: str = "") -> User:
+    """The one place where an account's role or password changes: the change and the
+    revocation of its API tokens in one transaction (a token carries the rights of the
+    moment it was made; OWASP ASVS 4.0.3 §3.3.3 asks sessions to end when credentials
+    change). Permission checks are the caller's (change_officer_role, add_user, the
+    invitation)."""
+    fields = []
+    with transaction.atomic():
+        if role is not None and role != user.role:
+            user.role = role
+            user.is_staff = role not in {Role.CITIZEN, Role.BUSINESS}
+            fields += ["role", "is_staff"]
+        if password is not None:
+            user.set_password(password)
+            fields.append("password")
+        if fields:
+            User.objects.filter(pk=user.pk).update(**{f: getattr(user, f) for f in fields})
+            _revoke_all_tokens(actor=actor, user=user,
+                               reason=reason or ("role" if "role" in fields else "password"))
+    return user
 
 
 def user_for_token(token: str) -> User:
     # Every API request pays this query: only the columns a request uses, no join to the
     # agency (callers use agency_id), no ORDER BY.
+    # The expiry is one more condition on the same row found by the unique digest.
+    now = timezone.now()
     row = (
         ApiToken.objects.select_related("user")
         .only("id", "last_used_at", "user__id", "user__username", "user__role",
               "user__agency_id", "user__is_active", "user__full_name", "user__id_number",
               "user__email", "user__phone", "user__address")
-        .filter(digest=ApiToken.hash(token), revoked=False)[:1]
+        .filter(digest=ApiToken.hash(token), revoked=False, expires_at__gt=now)[:1]
     )
     row = next(iter(row), None)
     if row is None or not row.user.is_active:
         raise NotAuthenticated()
-    now = timezone.now()
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
@@ -264,7 +328,8 @@ def _check_role(role: str) -> None:
             + ".")
 
 
-def add_officer(*, actor: User, username: str, full_name: str, role: str, password: str,
+def add_officer(*, actor: User, username: str, full_name: str, role: str,
+                password: str | None = None,
                 email: str = "", phone: str = "") -> User:
     """Quản trị cơ quan thêm một cán bộ vào cơ quan của mình."""
     from chinhquyenso.core.errors import Conflict
@@ -280,7 +345,7 @@ def add_officer(*, actor: User, username: str, full_name: str, role: str, passwo
         errors["full_name"] = "Vui lòng nhập họ và tên (tối đa 150 ký tự)."
     if role not in ASSIGNABLE_ROLES:
         errors["role"] = "Vai trò không hợp lệ."
-    if len(password or "") < 12:
+    if password is not None and len(password) < 12:
         errors["password"] = "Mật khẩu ban đầu phải có ít nhất 12 ký tự."
     if errors:
         raise ValidationFailed("Thông tin cán bộ chưa hợp lệ: " + " ".join(errors.values()),
@@ -291,11 +356,89 @@ def add_officer(*, actor: User, username: str, full_name: str, role: str, passwo
         user = User(username=username, full_name=full_name.strip(), role=role,
                     agency_id=actor.agency_id, email=(email or "").strip()[:150],
                     phone=(phone or "").strip()[:20], is_staff=True)
-        user.set_password(password)
+        if password is None:  # the officer sets it through an invitation link
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
         user.save()
         audit.record(actor=actor, verb="user.add", target=user,
                      data={"role": role, "agency": actor.agency.code})
     return user
+
+
+# --- invitations of new officers ---------------------------------------------------------------
+
+
+def invitation_url(token: str) -> str:
+    return f"{settings.CQS_PUBLIC_URL}/can-bo/loi-moi/{token}"
+
+
+def _send_invitation(user: User, url: str, expires) -> None:
+    local = timezone.localtime(expires)
+    body = (f"Kính gửi {user.full_name or user.username},\n\n"
+            f"Tài khoản cán bộ «{user.username}» đã được tạo trên hệ thống Chính quyền số. "
+            f"Để kích hoạt, mở liên kết dưới đây, tự đặt mật khẩu và đăng ký ứng dụng xác "
+            f"thực trên điện thoại:\n\n{url}\n\n"
+            f"Liên kết chỉ dùng được một lần, đến {local:%H:%M} ngày {local:%d/%m/%Y}. "
+            f"Không chuyển liên kết này cho người khác. Nếu bạn không chờ thư này, hãy báo "
+            f"cho quản trị cơ quan.\n")
+    try:
+        send_mail("Kích hoạt tài khoản cán bộ — Chính quyền số", body, None, [user.email])
+    except (smtplib.SMTPException, OSError):
+        # The administrator sees the link on the page and can hand it over.
+        logger.warning("invitation e-mail to %s not sent", user.pk, exc_info=True)
+
+
+def create_invitation(*, actor=None, user: User) -> str:
+    """A one-time link for an officer who has no password yet: through it the officer sets
+    their own password and enrols their authenticator app (backoffice.services.
+    accept_invitation). Only the SHA-256 of its token is kept; it works once, for
+    CQS_INVITATION_HOURS; a newer invitation ends the older ones. E-mailed to the officer
+    after commit when the account has an address; the URL is returned (shown to the
+    administrator, printed by `cqs user add`)."""
+    from .models import PROVINCE_ROLES, Invitation
+
+    if user.role not in OFFICER_ROLES and user.role not in PROVINCE_ROLES:
+        raise ValidationFailed("Chỉ mời được cán bộ; người dân, doanh nghiệp đăng nhập bằng "
+                               "định danh điện tử.")
+    if user.has_usable_password():
+        from chinhquyenso.core.errors import Conflict
+
+        raise Conflict("Cán bộ đã kích hoạt tài khoản (đã tự đặt mật khẩu).")
+    if not user.is_active:
+        raise ValidationFailed("Tài khoản đã bị khóa.")
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    expires = now + timedelta(hours=settings.CQS_INVITATION_HOURS)
+    url = invitation_url(token)
+    with transaction.atomic():
+        ended = Invitation.objects.filter(user=user, used_at__isnull=True,
+                                          revoked_at__isnull=True).update(revoked_at=now)
+        Invitation.objects.create(user=user, digest=ApiToken.hash(token),
+                                  created_by=actor if getattr(actor, "pk", None) else None,
+                                  created_at=now, expires_at=expires)
+        audit.record(actor=actor, verb="invitation.create", target=user,
+                     data={"expires": expires.isoformat(), "replaced": ended,
+                           "emailed": bool(user.email)})
+        if user.email:
+            transaction.on_commit(lambda: _send_invitation(user, url, expires))
+    return url
+
+
+def invite_officer(*, actor: User, username: str, full_name: str, role: str, email: str = "",
+                   phone: str = "") -> tuple[User, str]:
+    """Quản trị cơ quan thêm cán bộ và nhận liên kết mời (không bao giờ thấy mật khẩu)."""
+    with transaction.atomic():
+        user = add_officer(actor=actor, username=username, full_name=full_name, role=role,
+                           email=email, phone=phone)
+        url = create_invitation(actor=actor, user=user)
+    return user, url
+
+
+def reinvite_officer(*, actor: User, user: User) -> str:
+    """A new link for an officer who has not used theirs (lost, expired)."""
+    _check_admin_of(actor, user)
+    return create_invitation(actor=actor, user=user)
 
 
 def change_officer_role(*, actor: User, user: User, role: str) -> User:
@@ -305,8 +448,7 @@ def change_officer_role(*, actor: User, user: User, role: str) -> User:
         raise ValidationFailed("Không tự đổi vai trò của chính mình.")
     with transaction.atomic():
         old = user.role
-        User.objects.filter(pk=user.pk).update(role=role)
-        user.role = role
+        change_credentials(actor=actor, user=user, role=role, reason="role")
         audit.record(actor=actor, verb="user.role", target=user, data={"from": old, "to": role})
     return user
 
