@@ -508,3 +508,76 @@ def test_other_accepted_dates_are_bounded(people, agency, api):
         from datetime import date
 
         set_calendar_day(actor=None, day=date(9999, 1, 4), working=False, reason="QĐ 1")
+
+
+# --- forwarding: only to an agency of the procedure's process ------------------------------
+
+
+def _at_specialist(people, agency):
+    from chinhquyenso.dossiers import services
+
+    body = birth_body(agency)
+    d = submit_dossier(
+        actor=people["citizen"],
+        procedure=body["procedure"],
+        agency=body["agency"],
+        applicant=body["applicant"],
+        form=body["form"],
+    )
+    return services.receive_dossier(actor=people["receiver"], dossier=d)
+
+
+@pytest.mark.django_db
+def test_forward_to_an_agency_outside_the_process_is_422(people, agency, other_agency, api):
+    """Sở Tư pháp neither receives the birth registration nor runs a step of it: a dossier
+    cannot be sent there; once declared a partner of the procedure, it can."""
+    d = _at_specialist(people, agency)
+    url = f"/dossiers/{d.code}/actions/forward"
+    r = api("specialist").post(url, {"agency": other_agency.code})
+    assert r.status_code == 422, r.content
+    assert "không tham gia quy trình" in r.json()["detail"]
+    d.refresh_from_db()
+    assert d.current_agency == agency
+    assert api("other_specialist").get(f"/dossiers/{d.code}").status_code == 404
+
+    world_procedure = d.procedure
+    world_procedure.partners.add(other_agency)
+    r = api("specialist").post(url, {"agency": other_agency.code})
+    assert r.status_code == 200, r.content
+    d.refresh_from_db()
+    assert d.current_agency == other_agency
+
+
+@pytest.mark.django_db
+def test_an_agency_named_by_a_step_may_receive_the_dossier(people, agency, other_agency, api):
+    d = _at_specialist(people, agency)
+    d.procedure.steps.filter(position=3).update(agency_key=other_agency.key)
+    r = api("specialist").post(f"/dossiers/{d.code}/actions/forward", {"agency": other_agency.code})
+    assert r.status_code == 200, r.content
+
+
+@pytest.mark.django_db
+def test_the_back_office_offers_and_accepts_only_agencies_of_the_process(
+    people, agency, other_agency
+):
+    from chinhquyenso.directory.models import Agency, AgencyKind
+
+    stranger = Agency.objects.create(
+        code="000.00.15.H31",
+        key="SO_YT",
+        name="Sở Y tế",
+        kind=AgencyKind.DEPARTMENT,
+        unit=agency.unit.parent,
+        working_hours=[["07:30", "11:30"], ["13:30", "17:00"]],
+    )
+    d = _at_specialist(people, agency)
+    d.procedure.partners.add(other_agency)
+    specialist = _signed_in(people["specialist"])
+    page = specialist.get(f"/can-bo/ho-so/{d.code}").content.decode()
+    assert f'<option value="{other_agency.code}">' in page
+    assert f'<option value="{stranger.code}">' not in page
+    r = specialist.post(f"/can-bo/ho-so/{d.code}/thao-tac/forward", {"agency": stranger.code})
+    assert r.status_code == 422
+    assert "không tham gia quy trình" in r.content.decode()
+    d.refresh_from_db()
+    assert d.current_agency == agency

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chinhquyenso.catalog.models import Procedure
 from chinhquyenso.core.audit import verify
 from chinhquyenso.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied
 from chinhquyenso.core.models import OutboxEvent
@@ -136,6 +137,7 @@ def test_wrong_role_is_forbidden(people, agency):
 def test_forward_to_another_agency_keeps_one_dossier_and_one_clock(people, agency,
                                                                    other_agency):
     """Liên thông: the dossier moves to another agency's queue, same code, same due date."""
+    Procedure.objects.get(code="1.001193").partners.add(other_agency)  # a declared partner
     d = submit(people, agency)
     d = services.receive_dossier(actor=people["receiver"], dossier=d)
     due = d.due_at

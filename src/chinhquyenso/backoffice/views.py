@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chinhquyenso.core import audit
 from chinhquyenso.core.errors import DomainError, ValidationFailed
 from chinhquyenso.core.web import officer_required, staff_required
-from chinhquyenso.directory.models import Agency, Role
+from chinhquyenso.directory.models import Role
 from chinhquyenso.dossiers import documents
 from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.documents import step_result
@@ -149,7 +149,7 @@ def _detail_context(request, d, at) -> dict:
         "form_rows": [(form_labels.get(k, k), v) for k, v in d.form.items()],
         "actions": [(a, ACTION_LABELS[a]) for a in actions],
         "action_set": set(actions),
-        "agencies": Agency.objects.filter(active=True).order_by("name").only("code", "name")
+        "agencies": dossier_services.forward_agencies(d).only("code", "name")
         if "forward" in actions else [],
         "forms": _available_forms(d, page),
         "overdue": bool(d.due_at and d.status in OPEN_STATUSES and d.due_at < at),

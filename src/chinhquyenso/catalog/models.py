@@ -47,6 +47,13 @@ class Procedure(models.Model):
         "directory.Agency", related_name="procedures", blank=True,
         help_text="Cơ quan tiếp nhận thủ tục này",
     )
+    # Liên thông: the agencies a dossier of this procedure may be forwarded to besides those
+    # that receive it and those named by its steps (ProcessStep.agency_key), e.g. the
+    # department that co-signs a commune's result. Nothing else may receive it.
+    partners = models.ManyToManyField(
+        "directory.Agency", related_name="partner_procedures", blank=True,
+        help_text="Cơ quan phối hợp giải quyết liên thông",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

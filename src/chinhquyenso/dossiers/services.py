@@ -19,12 +19,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chinhquyenso.catalog.queries import procedure_reference
 from chinhquyenso.core import audit, outbox
 from chinhquyenso.core.calendar import calendar_for
+from chinhquyenso.core.dates import check_date
 from chinhquyenso.core.dates import check_date
 from chinhquyenso.core.errors import (
     Conflict,
@@ -505,15 +508,32 @@ def needs_payment_first(dossier: Dossier) -> bool:
             and not dossier.paid_online)
 
 
+def forward_agencies(dossier: Dossier):
+    """The agencies a dossier may be forwarded to (chuyển liên thông): only those in its
+    procedure's process (the agencies that receive the procedure, the agencies named by its
+    steps, and its declared inter-agency partners), active, other than the one holding it.
+    An agency outside the process would read the applicant's data and could approve a
+    result it has no competence for. One rule for the API and the back office's list."""
+    proc = dossier.procedure
+    keys = [k for k in proc.steps.values_list("agency_key", flat=True) if k]
+    return (Agency.objects.filter(Q(pk__in=proc.agencies.values("pk"))
+                                  | Q(pk__in=proc.partners.values("pk")) | Q(key__in=keys),
+                                  active=True)
+            .exclude(pk=dossier.current_agency_id).order_by("name"))
+
+
 def forward_dossier(*, actor: User, dossier: Dossier, note: str = "",
                     agency: str | None = None) -> Dossier:
     """Chuyển xử lý: to the next step of the process, or to another agency (liên thông)."""
     check_can_act(actor, dossier, "forward")
     to_agency = None
     if agency:
-        to_agency = Agency.objects.filter(code=agency, active=True).first()
+        to_agency = forward_agencies(dossier).filter(code=agency).first()
         if to_agency is None:
-            raise ValidationFailed(f"Không có cơ quan mã «{agency}».")
+            raise ValidationFailed(
+                f"Không chuyển được hồ sơ tới cơ quan mã «{agency}»: cơ quan này không tham "
+                "gia quy trình giải quyết thủ tục (không tiếp nhận thủ tục, không thực hiện "
+                "bước nào và không phải cơ quan phối hợp liên thông đã khai báo).")
     with transaction.atomic():
         dossier = _lock(dossier)
         old = dossier.status
@@ -590,6 +610,24 @@ def withdraw_dossier(*, actor: User, dossier: Dossier, note: str = "") -> Dossie
     """Rút hồ sơ at the applicant's request (Decree 118/2025 Art. 21; Mẫu 05)."""
     check_can_act(actor, dossier, "withdraw")
     return _end(actor, dossier, "withdraw", note)
+
+
+def check_new_appointment(dossier: Dossier, new_due_at: datetime) -> None:
+    """The new appointment of an apology letter (Mẫu 04): after the current one, and at
+    most CQS_MAX_EXTENSION_WORKING_DAYS working days after it. Decree 61/2018/NĐ-CP
+    (repeated by the 2025 provincial rules, research note one-stop-rules.md §3.5) allows the
+    date to be reset once and asks for the proposed new date; it sets no ceiling, so the
+    ceiling is the province's setting (default 30 working days), lest a date such as
+    31/12/9999 put a dossier out of every deadline."""
+    check_date(new_due_at, "Ngày hẹn trả mới")
+    if new_due_at <= dossier.due_at:
+        raise ValidationFailed("Ngày hẹn mới phải sau ngày hẹn trả hiện tại.")
+    days = settings.CQS_MAX_EXTENSION_WORKING_DAYS
+    latest = calendar_for(dossier.agency).add_working_days(dossier.due_at, days)
+    if new_due_at > latest:
+        raise ValidationFailed(
+            f"Ngày hẹn trả mới chỉ được sau ngày hẹn hiện tại tối đa {days} ngày làm việc "
+            f"(muộn nhất {timezone.localtime(latest, VN):%H:%M ngày %d/%m/%Y}).")
 
 
 def check_new_appointment(dossier: Dossier, new_due_at: datetime) -> None:
