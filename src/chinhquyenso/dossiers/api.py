@@ -21,12 +21,10 @@ from .models import Dossier, Status
 from .queries import (
     LOOKUP_SCOPE,
     LOOKUP_THROTTLED,
+    agency_queue_page,
     agency_register,
-    bounded_count,
     get_visible,
     public_lookup,
-    queue_page,
-    work_queue,
 )
 
 router = Router(tags=["Hồ sơ"])
@@ -287,16 +285,16 @@ def queue(request, filters: Query[QueueFilter]):
     if user.role not in OFFICER_ROLES | PROVINCE_ROLES:
         raise PermissionDenied("Chỉ cán bộ mới có hàng đợi hồ sơ.")
     now = timezone.now()
-    qs = work_queue(user, status=filters.status, overdue=filters.overdue, at=now)
-    start = (filters.page - 1) * QUEUE_PAGE
-    rows = queue_page(qs, start, QUEUE_PAGE)
+    rows, counted = agency_queue_page(user, status=filters.status, overdue=filters.overdue,
+                                      at=now, start=(filters.page - 1) * QUEUE_PAGE,
+                                      size=QUEUE_PAGE)
     return {
         "items": [{"code": d["code"], "status": d["status"],
                    "status_name": Status(d["status"]).label,
                    "procedure": d["procedure__name"], "applicant_name": d["applicant_name"],
                    "submitted_at": vn(d["submitted_at"]), "due_at": vn(d["due_at"]),
                    "overdue": bool(d["due_at"] and d["due_at"] < now)} for d in rows],
-        **bounded_count(qs), "page": filters.page, "page_size": QUEUE_PAGE,
+        **counted, "page": filters.page, "page_size": QUEUE_PAGE,
     }
 
 

@@ -106,6 +106,54 @@ def bounded_count(qs, limit: int = COUNT_LIMIT) -> dict:
     return {"count": min(n, limit), "count_exact": n <= limit}
 
 
+_OPEN_SQL = ", ".join(str(int(s)) for s in OPEN_STATUSES)  # literal: matches the partial index
+# One page of an agency's open dossiers and their bounded count, in one statement: the count
+# (an index-only walk of at most COUNT_LIMIT + 1 entries of dossier_open_queue_idx) joined to
+# the page (a 20-entry walk of the same index in queue order); an empty page still gives the
+# count's row. {where} is work_queue's filter for an officer, with its parameters twice.
+_QUEUE_SQL = (
+    "SELECT c.n, p.code, p.status, p.procedure_name, p.applicant_name, p.submitted_at,"
+    " p.due_at"
+    " FROM (SELECT count(*) AS n FROM (SELECT 1 FROM dossiers_dossier d WHERE {where}"
+    " LIMIT %s) b) c"
+    " LEFT JOIN (SELECT d.id, d.code, d.status, pr.name AS procedure_name, d.applicant_name,"
+    " d.submitted_at, d.due_at FROM dossiers_dossier d"
+    " JOIN catalog_procedure pr ON pr.id = d.procedure_id WHERE {where}"
+    " ORDER BY d.due_at ASC NULLS LAST, d.id ASC LIMIT %s OFFSET %s) p ON 1 = 1"
+    " ORDER BY p.due_at ASC NULLS LAST, p.id ASC"
+)
+
+
+def agency_queue_page(user, *, status: int | None = None, overdue: bool | None = None,
+                      at=None, start: int = 0, size: int = 20,
+                      limit: int | None = None) -> tuple[list[dict], dict]:
+    """(page rows as queue_page gives them, bounded_count) of work_queue(user, …): for an
+    officer of an agency, the most read page of the back office and of the API, one fixed
+    statement and no ORM query compiled per request; anyone else through the ORM."""
+    limit = COUNT_LIMIT if limit is None else limit
+    if not (user.role in OFFICER_ROLES and user.agency_id):
+        qs = work_queue(user, status=status, overdue=overdue, at=at)
+        return queue_page(qs, start, size), bounded_count(qs, limit)
+    where = ["d.current_agency_id = %s", f"d.status IN ({_OPEN_SQL})"]
+    params: list = [user.agency_id]
+    if status is not None:
+        where.append("d.status = %s")
+        params.append(int(status))
+    if overdue is not None and at is not None:
+        where.append("d.due_at < %s" if overdue else "(d.due_at >= %s OR d.due_at IS NULL)")
+        params.append(connection.ops.adapt_datetimefield_value(at))
+    sql = _QUEUE_SQL.format(where=" AND ".join(where))
+    with connection.cursor() as cur:
+        cur.execute(sql, [*params, limit + 1, *params, size, start])
+        rows = cur.fetchall()
+    n = rows[0][0]
+    page = [dict(zip(QUEUE_FIELDS, row[1:], strict=True)) for row in rows if row[1] is not None]
+    if connection.vendor == "sqlite" and settings.USE_TZ:
+        for row in page:
+            row["submitted_at"], row["due_at"] = _aware(row["submitted_at"]), _aware(row["due_at"])
+    return page, {"count": min(n, limit), "count_exact": n <= limit}
+
+
 # Dossier codes are sequential, so the public look-up (API and /tra-cuu) is limited per client
 # address against enumeration (CQS_THROTTLE_LOOKUP; one upsert per request, core/throttle.py).
 LOOKUP_SCOPE = "lookup"
