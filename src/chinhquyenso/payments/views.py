@@ -2,7 +2,6 @@
 verification, the officers' refunds and the accountant's reconciliation. Thin: parse, call one
 service or query, render."""
 
-import csv
 from datetime import date
 
 from django.contrib import messages
@@ -12,7 +11,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from chinhquyenso.core.errors import DomainError
+from chinhquyenso.core.exports import table_response
 from chinhquyenso.core.web import officer_required, staff_required
+from chinhquyenso.core.workcalendar import in_horizon
 from chinhquyenso.core.workcalendar import in_horizon
 from chinhquyenso.dossiers.queries import get_visible
 
@@ -188,14 +189,9 @@ def reconciliation_csv(request):
     if error:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
     rows, _, _ = queries.payments_of_day(agency_id, day)
-    resp = HttpResponse(content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="thanh-toan-{day.isoformat()}.csv"'
-    resp.write("\ufeff")  # Excel opens UTF-8 with a BOM
-    w = csv.writer(resp)
-    w.writerow(["Mã giao dịch", "Mã hồ sơ", "Cơ quan", "Số tiền (đồng)", "Thời điểm thanh toán",
-                "Mã giao dịch tại cổng", "Ngân hàng", "Trạng thái"])
-    for o in rows:
-        w.writerow([o.txn_ref, o.dossier.code, o.agency.code, o.amount,
-                    timezone.localtime(o.paid_at, queries.VN).strftime("%d/%m/%Y %H:%M:%S"),
-                    o.gateway_txn_no, o.bank_code, o.get_status_display()])
-    return resp
+    header = ["Mã giao dịch", "Mã hồ sơ", "Cơ quan", "Số tiền (đồng)", "Thời điểm thanh toán",
+              "Mã giao dịch tại cổng", "Ngân hàng", "Trạng thái"]
+    return table_response(f"thanh-toan-{day.isoformat()}", header, (
+        [o.txn_ref, o.dossier.code, o.agency.code, o.amount,
+         timezone.localtime(o.paid_at, queries.VN).strftime("%d/%m/%Y %H:%M:%S"),
+         o.gateway_txn_no, o.bank_code, o.get_status_display()] for o in rows))
