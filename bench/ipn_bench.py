@@ -3,13 +3,15 @@
 
     python bench/ipn_bench.py [--orders 20000] [--duration 20]
 
-Uses the database `cqs_bench` made by bench/api_bench.py (or any with demo dossiers that
-carry a fee): creates --orders pending payment orders for distinct dossiers, signs one IPN per
-order as the gateway would, starts `cqs serve` (2 workers) and drives the IPN endpoint with
-wrk, 16 connections, each IPN delivered once (first deliveries: the confirming path).
-Beside it, pgbench runs the same statement (payments/fastpay.py CONFIRM: the locked probe and
-every write — order, ledger, dossier, history, outbox, callback log, receipt, audit link) in
-autocommit, one order per transaction, and the script prints the ratio.
+Uses the database `cqs_bench` made by bench/api_bench.py (or --db, any with demo dossiers
+that carry a fee): creates --orders pending payment orders for distinct dossiers, signs one
+IPN per order as the gateway would, starts `cqs serve` (2 workers) and drives the IPN endpoint
+with wrk, --connections callers, each IPN delivered once (first deliveries: the confirming
+path, services.handle_vnpay_ipn, the same ORM path on every database).
+Beside it, pgbench runs PostgreSQL's floor for the same writes: BASELINE, one statement
+(the locked probe and every write — order, ledger, dossier, history, outbox, callback log,
+receipt, notification, audit link) in autocommit, one order per transaction, and the script
+prints the ratio. (BASELINE was the IPN's own PostgreSQL path until issue 10.)
 """
 
 import argparse
@@ -35,6 +37,95 @@ from api_bench import CQS, PG, ROOT, free_port, pgbench, sh, wrk  # noqa: E402
 from chinhquyenso.payments import vnpay  # noqa: E402
 
 SECRET = "SANDBOXSECRETCHINHQUYENSO2026XYZ"
+
+# PostgreSQL alone doing what one confirming IPN writes, as one statement (data-modifying
+# CTEs): the baseline of each run.
+BASELINE = """
+WITH probe AS (
+    SELECT o.id AS order_id, o.dossier_id, o.agency_id, o.amount, o.status AS order_status,
+           o.expires_at, d.status AS dossier_status, d.paid_online, d.code AS dossier_code,
+           d.applicant_name, d.applicant_address, a.code AS agency_code,
+           a.name AS agency_name, p.name AS fee_name
+    FROM payments_paymentorder o
+    JOIN directory_agency a ON a.id = o.agency_id
+    JOIN dossiers_dossier d ON d.id = o.dossier_id
+    JOIN catalog_procedure p ON p.id = d.procedure_id
+    WHERE o.txn_ref = %(txn_ref)s
+    FOR UPDATE OF o, d
+), ok AS (
+    SELECT probe.*,
+           jsonb_build_object('amount', amount, 'online', true, 'reference', %(txn_ref)s)
+               AS event,
+           jsonb_build_object('status', dossier_status, 'from_status', dossier_status,
+                              'amount', amount, 'online', true, 'reference', %(txn_ref)s)
+               AS payload,
+           coalesce(%(issuers)s::jsonb -> agency_code, '{}'::jsonb) AS issuer
+    FROM probe
+    WHERE order_status = 'pending' AND amount = %(amount)s
+      AND expires_at >= %(at)s - interval '5 minutes'
+      AND NOT paid_online AND dossier_status <> %(waiting)s
+), ord AS (
+    UPDATE payments_paymentorder o
+    SET status = 'paid', paid_at = %(at)s, gateway_txn_no = %(txn_no)s, bank_code = %(bank)s
+    FROM ok WHERE o.id = ok.order_id
+    RETURNING o.id
+), entry AS (
+    INSERT INTO payments_ledgerentry (order_id, kind, amount, at, raw, note)
+    SELECT order_id, 'confirmed', amount, %(at)s, %(raw)s::jsonb, %(note)s FROM ok
+    RETURNING id
+), dossier AS (
+    UPDATE dossiers_dossier d SET paid_online = true, updated_at = %(at)s
+    FROM ok WHERE d.id = ok.dossier_id
+    RETURNING d.id
+), history AS (
+    INSERT INTO dossiers_dossierevent
+        (dossier_id, at, action, from_status, to_status, actor_id, actor_label, note, data)
+    SELECT dossier_id, %(at)s, 'pay', dossier_status, dossier_status, NULL, 'Hệ thống', '',
+           event
+    FROM ok
+    RETURNING id
+), event AS (
+    INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, payload, created_at)
+    SELECT 'dossier.pay', 'dossiers.dossier', dossier_code, payload, %(at)s FROM ok
+    RETURNING id
+), callback AS (
+    INSERT INTO payments_callbacklog (gateway, received_at, txn_ref, params, answer, reason)
+    SELECT 'vnpay', %(at)s, %(txn_ref)s, %(raw)s::jsonb, '00', %(reason)s FROM ok
+    RETURNING id
+), receipt AS (
+    INSERT INTO payments_receipt
+        (order_id, dossier_id, agency_id, form_symbol, series, number, token, issued_at,
+         amount, fee_name, payer_name, payer_address, issuer_name, issuer_tax_code,
+         dossier_code, txn_ref)
+    SELECT order_id, dossier_id, agency_id, %(form)s,
+           coalesce(issuer ->> 'letters', %(letters)s) || %(series_tail)s, NULL, %(token)s,
+           %(at)s, amount, left(fee_name, 500), applicant_name, applicant_address,
+           agency_name, coalesce(issuer ->> 'tax_code', ''), dossier_code, %(txn_ref)s
+    FROM ok
+    RETURNING id
+), notice AS (
+    INSERT INTO core_notification
+        (user_id, title, body, link, created_at, email_to, phone_to, attempts)
+    SELECT d.applicant_user_id, 'Đã nhận thanh toán phí, lệ phí của hồ sơ ' || ok.dossier_code,
+           '', '/ca-nhan/ho-so/' || ok.dossier_code, %(at)s, d.applicant_email,
+           d.applicant_phone, 0
+    FROM ok JOIN dossiers_dossier d ON d.id = ok.dossier_id
+    WHERE d.applicant_user_id IS NOT NULL
+    RETURNING id
+), link AS (
+    INSERT INTO payments_pendingauditlink
+        (at, actor_label, verb, target_type, target_id, data)
+    SELECT %(at)s, 'system', 'dossier.pay', 'dossiers.dossier', dossier_code,
+           payload || jsonb_build_object('note', '')
+    FROM ok
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM ord), (SELECT id FROM receipt),
+       (SELECT count(*) FROM entry), (SELECT count(*) FROM dossier),
+       (SELECT count(*) FROM history), (SELECT count(*) FROM event),
+       (SELECT count(*) FROM callback), (SELECT count(*) FROM link)
+"""
+
 TMN = "CQSDEMO1"
 
 
@@ -72,12 +163,13 @@ def main():
                     help="also run the baseline with the audit link appended inside the"
                          " statement (core.audit's head lock held to commit), for comparison; its"
                          " records carry dummy hashes: cqs_bench's chain no longer verifies")
+    ap.add_argument("--db", default="cqs_bench", help="database name on 127.0.0.1:5432")
     ap.add_argument("--connections", type=int, default=16,
                     help="concurrent callers (wrk connections, pgbench clients)")
     args = ap.parse_args()
     api_bench.CONNECTIONS = args.connections
     print(f"{args.connections} concurrent connections")
-    db = f"{PG}/cqs_bench"
+    db = f"{PG}/{args.db}"
     env = {**os.environ, "DATABASE_URL": db, "CQS_VAR_DIR": tempfile.mkdtemp(),
            "VNPAY_TMN_CODE": TMN, "VNPAY_HASH_SECRET": SECRET, "CQS_DEMO": "1"}
     sh(*CQS, "migrate", "-v0", env=env)
@@ -98,13 +190,14 @@ def main():
         refs = []
         with c.cursor().copy(
             "COPY payments_paymentorder (txn_ref, dossier_id, agency_id, gateway, amount,"
-            " status, created_by_id, created_at, expires_at, gateway_txn_no, bank_code)"
+            " status, created_by_id, created_at, expires_at, gateway_txn_no, bank_code,"
+                " refund_flag)"
             " FROM STDIN") as cp:
             for dossier_id, agency_id, fee in rows:
                 ref = secrets.token_hex(10).upper()
                 refs.append((ref, fee))
                 cp.write_row((ref, dossier_id, agency_id, "vnpay", fee, "pending", uid, now,
-                              now + timedelta(hours=2), "", ""))
+                              now + timedelta(hours=2), "", "", ""))
     print(f"pending orders for the run: {len(refs):,}")
     queries = []
     for i, (ref, fee) in enumerate(refs):
@@ -154,10 +247,8 @@ def main():
         import django
 
         django.setup()
-        from chinhquyenso.payments import fastpay
-
-        # The baseline: pgbench runs the very statement of the confirming path
-        # (fastpay.CONFIRM, values inlined) on its own pending orders, one per transaction
+        # The baseline: pgbench runs BASELINE (values inlined) on its own pending orders,
+        # one per transaction
         # (a sequence hands them out): PostgreSQL's cost of the same work without Python or
         # HTTP (plus one look-up of the amount, which the IPN carries in its parameters).
         n_pg = max(args.duration * 6000, 1000)
@@ -167,12 +258,13 @@ def main():
             c.execute("create sequence ipn_bench_seq")
             with c.cursor().copy(
                 "COPY payments_paymentorder (txn_ref, dossier_id, agency_id, gateway, amount,"
-                " status, created_by_id, created_at, expires_at, gateway_txn_no, bank_code)"
+                " status, created_by_id, created_at, expires_at, gateway_txn_no, bank_code,"
+                " refund_flag)"
                 " FROM STDIN") as cp:
                 for i in range(1, n_pg + 1):
                     dossier_id, agency_id, fee = rows[i % len(rows)]
                     cp.write_row((f"{run}{i}", dossier_id, agency_id, "vnpay", fee, "pending",
-                                  uid, now, now + timedelta(hours=2), "", ""))
+                                  uid, now, now + timedelta(hours=2), "", "", ""))
         raw = queries[0].split("&vnp_SecureHash")[0].replace("'", "")
         values = {
             "txn_ref": f"'{run}' || :n", "amount": ":amt", "at": "now()", "waiting": "6",
@@ -181,7 +273,7 @@ def main():
             "letters": "'AA'", "series_tail": "'-26E'", "form": "'01BLP0-001'",
             "token": "md5(random()::text) || :n",
         }
-        confirm = fastpay.CONFIRM
+        confirm = BASELINE
         for k, v in values.items():
             confirm = confirm.replace(f"%({k})s", v)
         assert "%(" not in confirm
@@ -216,8 +308,10 @@ def main():
                 " g").fetchone()[0]
         print(f"series with a gap or an unnumbered receipt: {gaps}")
         t0 = time.perf_counter()
-        chained = fastpay.flush_audit_links()  # pgbench's links (the server chains its own)
-        print(f"audit links chained after the run: {chained:,} in"
+        from chinhquyenso.payments.tasks import drain_pending_audit_links
+
+        moved = drain_pending_audit_links()  # pgbench's links, into the audit trail
+        print(f"pgbench's audit links moved to the trail after the run: {moved:,} in"
               f" {time.perf_counter() - t0:.1f} s")
     finally:
         os.killpg(server.pid, 15)

@@ -185,10 +185,9 @@ class RefundRequest(models.Model):
 
 
 class PendingAuditLink(models.Model):
-    """An audit record written by the IPN's one-statement confirmation, in its transaction
-    (the content digest is computed when it is chained, from these fields), waiting to be
-    chained (fastpay.flush_audit_links, right after commit, in batches): the
-    chain's single head lock is then taken once per batch instead of once per payment."""
+    """An audit record written by the former one-statement IPN (payments/fastpay.py, gone),
+    waiting to be chained. No code writes these any more; the worker drains what a crash
+    left (tasks.drain_pending_audit_links)."""
 
     at = models.DateTimeField()
     actor_label = models.CharField(max_length=150)

@@ -30,12 +30,12 @@ official text before relying on it (docs/adr or the payments README says so too)
 [TT303]  Circular 303/2016/TT-BTC Art. 3(1), the predecessor, lists the same items
          (thuvienphapluat.vn Q&A 31261) and numbers receipts with 7 digits: number_label.
 
-The numbers are consecutive per agency and series without gaps. On the ORM path the number
-is allocated in the transaction that confirms the payment (allocate_number: ReceiptSequence
-upsert, held until commit), so a rolled-back confirmation gives its number back. The
-PostgreSQL IPN issues the receipt without a number and number_receipts gives it right after
-commit (the counter and the receipts move together in one transaction): a counter held to
-commit inside every payment would serialise each agency's payments one fsync at a time.
+The numbers are consecutive per agency and series without gaps. The IPN issues the receipt
+without a number and number_receipts gives it right after commit, in the worker (the counter
+and the receipts move together in one transaction; a reader asking for an unnumbered
+receipt numbers it first): a counter held to commit inside every payment would serialise
+each agency's payments one fsync at a time. allocate_number (the same counter, held to the
+caller's commit) serves a caller that needs the number at once.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def allocate_number(agency_id: int, series: str) -> int:
 
 
 def number_receipts(agency_id: int | None = None, batch: int = 2000) -> int:
-    """Give numbers to receipts issued without one (the PostgreSQL IPN's), per agency and
+    """Give numbers to receipts issued without one (the IPN's), per agency and
     series, oldest first. One transaction per batch: the counters of the series concerned
     are locked (in a fixed order, so concurrent callers cannot deadlock) and moved by as many
     numbers as they hand out, together with the receipts: consecutive, without gaps. Safe to

@@ -22,7 +22,7 @@ from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.models import Dossier, Status
 from chinhquyenso.dossiers.queries import can_see
 
-from . import fastpay, receipts, vnpay
+from . import receipts, vnpay
 from .gateways import GatewayError, VnpayGateway, gateway_for
 from .models import (
     CallbackLog,
@@ -108,21 +108,12 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
     at = timezone.now()
     gateway_notice = all(params.get(f) for f in GATEWAY_ONLY)
     success = gateway_notice and vnpay.is_success(params)
-    if success and fastpay.applies() and VnpayGateway().verify_callback(params):
-        # The common case on PostgreSQL: one statement, its own transaction (fastpay.CONFIRM);
-        # when it writes nothing, the path below decides and answers.
-        try:
-            amount = vnpay.parse_amount(params)
-        except ValueError:
-            amount = None
-        if amount is not None and fastpay.confirm(txn_ref=txn_ref, amount=amount,
-                                                  params=params, at=at, reason=CONFIRMED):
-            return vnpay.ipn_response(vnpay.IPN_CONFIRMED)
     with transaction.atomic():
         # One read of the order and its dossier, both locked: the same IPN delivered ten
         # times at once is serialised here, so it confirms once and answers 02 after.
         order = (PaymentOrder.objects.select_for_update(of=("self", "dossier"))
-                 .select_related("agency", "dossier").filter(txn_ref=txn_ref).first())
+                 .select_related("agency", "dossier__procedure").filter(txn_ref=txn_ref)
+                 .first())
         gateway = gateway_for(order.agency) if order else VnpayGateway()
         if not gateway.verify_callback(params):
             return _answer(params, vnpay.IPN_INVALID_SIGNATURE, "chữ ký không hợp lệ", txn_ref)
@@ -203,21 +194,19 @@ def _settle(order: PaymentOrder, params: dict, success: bool, at) -> tuple[str, 
 
 
 def issue_receipt(*, order: PaymentOrder, at) -> Receipt:
-    """The e-receipt of the fee an order paid (ORM path; the PostgreSQL IPN issues the same
-    row inside fastpay.CONFIRM). Caller holds the order's lock, inside its transaction."""
-    d = (Dossier.objects.select_related("procedure", "agency")
-         .only("code", "applicant_name", "applicant_address", "procedure__name",
-               "agency__name", "agency__code").get(pk=order.dossier_id))
-    issuer = receipts.issuer_settings(d.agency.code)
-    series = receipts.series_for(issuer["letters"], at)
+    """The e-receipt of the fee an order paid, in the confirming transaction (the caller
+    holds the order's lock and loaded its dossier, procedure and agency). Issued without a
+    number: the worker numbers receipts in batches right after (receipts.number_receipts),
+    and a reader asking for it first numbers it (receipts.ensure_number)."""
+    d, agency = order.dossier, order.agency
+    issuer = receipts.issuer_settings(agency.code)
     return Receipt.objects.create(
         order=order, dossier_id=order.dossier_id, agency_id=order.agency_id,
-        form_symbol=receipts.FORM_SYMBOL, series=series,
-        number=receipts.allocate_number(order.agency_id, series), token=receipts.new_token(),
-        issued_at=at, amount=order.amount, fee_name=d.procedure.name[:500],
-        payer_name=d.applicant_name, payer_address=d.applicant_address,
-        issuer_name=d.agency.name, issuer_tax_code=issuer["tax_code"],
-        dossier_code=d.code, txn_ref=order.txn_ref)
+        form_symbol=receipts.FORM_SYMBOL, series=receipts.series_for(issuer["letters"], at),
+        number=None, token=receipts.new_token(), issued_at=at, amount=order.amount,
+        fee_name=d.procedure.name[:500], payer_name=d.applicant_name,
+        payer_address=d.applicant_address, issuer_name=agency.name,
+        issuer_tax_code=issuer["tax_code"], dossier_code=d.code, txn_ref=order.txn_ref)
 
 
 # querydr answers: transaction not found at the gateway (the citizen never paid).
@@ -253,7 +242,7 @@ def _query_one(order: PaymentOrder, at) -> str:
         return "error"
     with transaction.atomic():
         order = (PaymentOrder.objects.select_for_update(of=("self", "dossier"))
-                 .select_related("agency", "dossier").get(pk=order.pk))
+                 .select_related("agency", "dossier__procedure").get(pk=order.pk))
         if order.status != OrderStatus.PENDING:
             return ""  # settled meanwhile (the IPN arrived)
         status = answer.get("vnp_TransactionStatus")

@@ -8,7 +8,8 @@
     cqs payments query-pending [--minutes 15]
         ask the gateway (querydr) about orders still pending after that many minutes.
     cqs payments flush-audit
-        chain the audit links the IPN left pending (after a crash; normally done at once).
+        move audit links the former one-statement IPN left pending into the audit trail
+        (the worker does it periodically; see payments/tasks.py).
 
 Each subcommand is a `sub` choice handled by a `handle_<name>` method.
 """
@@ -94,9 +95,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Ngày {day}: sổ cái khớp với tệp quyết toán.")
 
     def handle_flush_audit(self, **_):
-        from chinhquyenso.payments.fastpay import flush_audit_links
+        from chinhquyenso.payments.tasks import drain_pending_audit_links
 
-        self.stdout.write(f"Đã nối {flush_audit_links()} bản ghi vào chuỗi kiểm toán.")
+        self.stdout.write(f"Đã chuyển {drain_pending_audit_links()} bản ghi vào nhật ký "
+                          "kiểm toán.")
 
     def handle_query_pending(self, *, minutes, **_):
         from chinhquyenso.payments.services import query_pending_orders
