@@ -26,7 +26,8 @@ run: install
 	$(BIN)/cqs monitoring rebuild
 	$(BIN)/cqs payments sandbox --port 8100 \
 	  --ipn-url "$$CQS_PUBLIC_URL/api/v1/payments/vnpay/ipn" & sandbox=$$!; \
-	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/cqs worker & worker=$$!; \
+	  trap 'kill $$sandbox $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/cqs serve --port $(PORT)
 
 lint: install

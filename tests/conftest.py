@@ -62,6 +62,13 @@ def clock():
         yield Clock(traveller)
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_at_once(settings):
+    """Background tasks (django-tasks) run at once in the test's own thread, with the
+    immediate backend; tests/payments/test_worker.py runs the real worker on the database one."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def province(db):
     return AdministrativeUnit.objects.create(code="31", name="Thành phố Hải Phòng",

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "chinhquyenso.monitoring",
     "chinhquyenso.complaints",
     "chinhquyenso.planning",
+    "django_tasks",
+    "django_tasks_db",  # the task queue's table (the worker reads it)
 ]
 
 MIDDLEWARE = [
@@ -236,9 +238,8 @@ DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Dịch vụ công Hải Phòng <no-reply@localhost>"
 )
 # Text messages (SMS / Zalo OA) to applicants: a class with send(phone, text); the default
-# writes to the log. CQS_NOTIFY_INLINE=0 leaves deliveries to `cqs notifications send`.
+# writes to the log. Deliveries are tasks run by the worker (`cqs worker`, below).
 CQS_SMS_CHANNEL = os.environ.get("CQS_SMS_CHANNEL", "chinhquyenso.core.notify.LoggingTextChannel")
-CQS_NOTIFY_INLINE = env_bool("CQS_NOTIFY_INLINE", True)
 
 # Citizens and businesses sign in with OpenID Connect (VNeID / the national portal's SSO).
 # The issuer, client id and secret of the real provider go here; by default the platform
@@ -284,9 +285,30 @@ OAUTH2_PROVIDER = {
 # the two series letters of Circular 78/2021/TT-BTC, e.g.
 # CQS_RECEIPT_ISSUERS='{"H31.11311": {"tax_code": "0200000000", "letters": "AA"}}'.
 CQS_RECEIPT_ISSUERS = json.loads(os.environ.get("CQS_RECEIPT_ISSUERS", "{}"))
-# The confirming IPN leaves its audit link to a background flush right after commit (one head
-# lock per batch, not per payment); `cqs payments flush-audit` finishes it after a crash.
-CQS_PAYMENTS_AUDIT_FLUSH_ASYNC = env_bool("CQS_PAYMENTS_AUDIT_FLUSH_ASYNC", True)
+
+# Background work runs in the worker process (`cqs worker`; `make run` starts it), never in
+# threads of a web process: tasks enqueued through django-tasks (the task row is written in
+# the transaction of the change) and periodic jobs. CQS_TASKS_BACKEND: django-tasks' database
+# backend by default; the unit tests use its immediate backend (tests/conftest.py).
+TASKS = {"default": {"BACKEND": os.environ.get("CQS_TASKS_BACKEND",
+                                              "django_tasks_db.DatabaseBackend")}}
+# Seconds the worker waits when it has nothing to do.
+CQS_WORKER_INTERVAL = float(os.environ.get("CQS_WORKER_INTERVAL", "1"))
+# The worker's periodic jobs: (dotted path of a function without arguments, seconds between
+# runs). Each app names its own; core imports none of them.
+CQS_PERIODIC_JOBS = [
+    ("chinhquyenso.core.notify.deliver", 60),  # retries what failed to send
+    ("chinhquyenso.payments.receipts.number_receipts", 2),  # the IPN's e-receipts
+    ("chinhquyenso.payments.services.query_pending_orders", 60),  # querydr: lost IPNs
+    ("chinhquyenso.payments.tasks.drain_pending_audit_links", 300),
+    ("chinhquyenso.monitoring.services.refresh", 60),
+    ("chinhquyenso.monitoring.portal.sync", 60),
+    # The audit trail: linking the records written since, and the signed checkpoint (X-Road
+    # time-stamps its message log in batches once a minute by default; ADR 0004).
+    ("chinhquyenso.core.audit.link_job", 2),
+    ("chinhquyenso.core.audit.checkpoint_job",
+     float(os.environ.get("CQS_AUDIT_CHECKPOINT_SECONDS", "600"))),
+]
 
 # Signed checkpoints of the audit chain (core/audit.py, ADR 0004): the Ed25519 private key
 # as PEM text (CQS_AUDIT_SIGNING_KEY) or a PEM file (CQS_AUDIT_SIGNING_KEY_FILE), kept out of

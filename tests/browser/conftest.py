@@ -40,7 +40,9 @@ def web_platform(tmp_path_factory):
     """A platform with the demo accounts (and their demo identities at the local provider)
     and a few hundred demo dossiers, like `make run`, and its payment sandbox."""
     tmp = tmp_path_factory.mktemp("browser")
-    with platform_env(tmp, "cqs_web", CQS_NOTIFY_INLINE="1") as env:
+    with platform_env(tmp, "cqs_web",
+                      CQS_TASKS_BACKEND="django_tasks.backends.immediate.ImmediateBackend"
+                      ) as env:
         p = Platform(env)
         p.cqs("init", "--province", "31")
         p.cqs("demo", "--dossiers", "300", "--seed", "7", "--no-progress")

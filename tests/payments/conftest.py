@@ -18,9 +18,3 @@ def fee_procedure(procedure):
 def dossier_code(api, agency, fee_procedure):
     return api("citizen").post("/dossiers", birth_body(agency)).json()["code"]
 
-
-@pytest.fixture(autouse=True)
-def _audit_flush_in_thread(settings):
-    """Chain the IPN's audit links in the request's own thread (no background flusher
-    outliving the test's database)."""
-    settings.CQS_PAYMENTS_AUDIT_FLUSH_ASYNC = False

@@ -1,21 +1,22 @@
 """Notifications to citizens and officers: the in-portal inbox, e-mail and SMS/Zalo.
 
 `notify()` writes the inbox row in the caller's transaction, so a committed change always has
-its message. Deliveries by e-mail (Django's mail backends: console in development, SMTP in
-production) and by the text channel (an adapter named by CQS_SMS_CHANNEL; the default only
-logs) happen after the commit and are recorded on the row; what failed is retried by
-`cqs notifications send`. CQS_NOTIFY_INLINE=0 leaves every delivery to that command (a
-worker), so that a slow mail server never slows a request."""
+its message, and enqueues its delivery (a django-tasks task, written in the same
+transaction): the worker process (`cqs worker`) sends it by e-mail (Django's mail backends:
+console in development, SMTP in production) and by the text channel (an adapter named by
+CQS_SMS_CHANNEL; the default only logs) and records it on the row, so that a slow mail
+server never slows a request. What failed is retried by the worker's periodic `deliver`
+(or `cqs notifications send`)."""
 
 import logging
 from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django_tasks import task
 
 from .models import Notification
 
@@ -51,8 +52,7 @@ def notify(*, user, title: str, body: str = "", link: str = "", email: str = "",
         user=user, title=title[:200], body=body, link=link, created_at=timezone.now(),
         email_to=(email or user.email or "")[:150], phone_to=(phone or user.phone or "")[:20],
     )
-    if settings.CQS_NOTIFY_INLINE:
-        transaction.on_commit(lambda: deliver(ids=[n.pk]))
+    deliver_task.enqueue(ids=[n.pk])
     return n
 
 
@@ -90,6 +90,12 @@ def deliver(*, ids=None, limit: int = 500) -> dict[str, int]:
             sent["failed"] += 1
         Notification.objects.filter(pk=n.pk).update(**{f: getattr(n, f) for f in changed})
     return sent
+
+
+@task()
+def deliver_task(ids: list[int]) -> dict[str, int]:
+    """The worker's delivery of the notifications `ids` (enqueued by notify())."""
+    return deliver(ids=ids)
 
 
 def unread_count(user) -> int:
