@@ -38,11 +38,12 @@ def test_form_is_prefilled_from_the_verified_identity(web, people, documents):
 def test_errors_are_shown_next_to_each_field(web, agency, documents):
     c = web("citizen")
     r = c.post("/ho-so/nop/1.001193", {"buoc": "xem-lai", "agency": agency.code,
-                                        "a_full_name": "Nguyễn Văn An",
-                                        "a_id_number": "12345", "f_child_sex": "Nam"})
+                                        "a_full_name": "Nguyễn Văn An", "nop_thay": "1",
+                                        "r_full_name": "Trần Văn Cha",
+                                        "r_id_number": "12345", "f_child_sex": "Nam"})
     body = r.content.decode()
     assert r.status_code == 422
-    assert re.search(r'id="a_id_number_err"[^>]*>Số định danh cá nhân phải gồm đúng 12 chữ số',
+    assert re.search(r'id="r_id_number_err"[^>]*>Số định danh cá nhân phải gồm đúng 12 chữ số',
                      body)
     assert re.search(r'id="f_child_full_name_err"[^>]*>Vui lòng nhập «Họ, chữ đệm, tên của trẻ»',
                      body)

@@ -42,9 +42,20 @@ class ApplicantIn(Schema):
 class DossierIn(Schema):
     procedure: str = PField(..., max_length=30)
     agency: str = PField(..., max_length=40)
-    applicant: ApplicantIn
+    applicant: ApplicantIn | None = PField(None, description=(
+        "Người đứng tên hồ sơ. Công dân, doanh nghiệp nộp cho chính mình: họ tên và số định "
+        "danh lấy từ tài khoản (số định danh khác bị từ chối, 422), ở đây chỉ cần thông tin "
+        "liên hệ. Nộp thay (on_behalf): người được nộp thay. Cán bộ một cửa: người nộp."))
+    on_behalf: bool = PField(False, description=(
+        "Nộp thay: hồ sơ đứng tên người khác (applicant), kèm giấy ủy quyền là một tệp đính "
+        "kèm có document_code «giay_uy_quyen»; người nộp thay là tài khoản đang gọi."))
     form: dict = {}
     attachments: list[str] = PField([], max_length=50)
+
+
+class PersonOut(Schema):
+    full_name: str
+    id_number: str
 
 
 class Ref(Schema):
@@ -106,6 +117,7 @@ class DossierOut(Schema):
     current_agency: Ref
     channel: str
     applicant: ApplicantIn
+    submitter: PersonOut | None = None
     form: dict
     submitted_at: datetime
     received_at: datetime | None
@@ -187,6 +199,8 @@ def dossier_out(d: Dossier) -> dict:
         "applicant": {"full_name": d.applicant_name, "id_number": d.applicant_id_number,
                       "phone": d.applicant_phone, "email": d.applicant_email,
                       "address": d.applicant_address},
+        "submitter": {"full_name": d.submitter_name, "id_number": d.submitter_id_number}
+        if d.on_behalf else None,
         "form": d.form,
         "submitted_at": vn(d.submitted_at), "received_at": vn(d.received_at),
         "due_at": vn(d.due_at), "finished_at": vn(d.finished_at),
@@ -225,6 +239,7 @@ def submit(request, payload: DossierIn,
         d = services.submit_dossier(
             actor=user, procedure=body["procedure"], agency=body["agency"],
             applicant=body["applicant"], form=body["form"], attachments=body["attachments"],
+            on_behalf=body["on_behalf"],
         )
         return 201, {"code": d.code, "status": d.status, "status_name": Status(d.status).label,
                      "submitted_at": vn(d.submitted_at).isoformat(),

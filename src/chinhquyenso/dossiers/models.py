@@ -69,6 +69,11 @@ class Dossier(models.Model):
     applicant_phone = models.CharField(max_length=20, blank=True)
     applicant_email = models.CharField(max_length=150, blank=True)
     applicant_address = models.CharField(max_length=500, blank=True)
+    # Nộp thay: the signed-in account that filed an online dossier for the applicant above,
+    # with the applicant's authorisation attached (giấy ủy quyền); empty when the applicant
+    # filed it themselves or the one-stop desk entered it.
+    submitter_name = models.CharField(max_length=150, blank=True, db_default="")
+    submitter_id_number = models.CharField(max_length=20, blank=True, db_default="")
     form = models.JSONField(default=dict, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.ONLINE)
     status = models.PositiveSmallIntegerField(choices=Status.choices, default=Status.NEW)
@@ -115,6 +120,11 @@ class Dossier(models.Model):
 
     def __str__(self):
         return self.code
+
+    @property
+    def on_behalf(self) -> bool:
+        """Filed by someone else for the applicant (nộp thay)."""
+        return bool(self.submitter_id_number)
 
 
 class DossierStep(models.Model):

@@ -14,6 +14,7 @@ Rules and their sources (../shared/research/one-stop-rules.md):
 - a stop at the applicant's request (Decree 118/2025 Art. 21, Mẫu 05).
 """
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -250,10 +251,73 @@ def _attach(actor: User, ids: list, dossier: Dossier, purpose: str) -> int:
 # --- submission ------------------------------------------------------------------------
 
 
+# The document code of the authorisation (giấy ủy quyền) a "nộp thay" dossier carries.
+AUTHORISATION_DOCUMENT = "giay_uy_quyen"
+
+
+def applicant_and_submitter(*, actor: User, applicant: dict | None, on_behalf: bool,
+                            attachments: list | None) -> tuple[dict, dict | None]:
+    """Who a dossier is in the name of, and who filed it for them (nộp thay), or None.
+
+    An online dossier is in the name of the signed-in person: the identity number is the
+    account's (another one is refused unless "nộp thay" is declared), and so is the name once
+    the identity provider has verified it; only the contact details come from the form.
+    Filing for another person is declared (`on_behalf`): the represented person's name and
+    identity number, and their authorisation attached (Civil Code 2015 art. 138, 562: acting
+    for another needs their authorisation). The one-stop desk types the applicant it has in
+    front of it, as before."""
+    applicant = applicant or {}
+    if not actor.is_applicant:
+        return validate_applicant(applicant, business=False), None
+    business = actor.role == Role.BUSINESS
+    if not actor.id_number:
+        raise ValidationFailed(
+            "Tài khoản của bạn chưa có số định danh đã xác thực, nên chưa nộp được hồ sơ trực "
+            "tuyến. Vui lòng đăng nhập bằng định danh điện tử (VNeID).")
+    contact = {k: applicant.get(k) or getattr(actor, k, "") for k in ("phone", "email")}
+    if not on_behalf:
+        verified = "full_name" in (actor.verified_fields or [])
+        own = {"full_name": actor.full_name if verified
+               else (applicant.get("full_name") or actor.full_name),
+               "id_number": actor.id_number}
+        other = (applicant.get("id_number") or "").strip()
+        if other and other != actor.id_number:
+            message = (f"Hồ sơ trực tuyến đứng tên người đăng nhập (số định danh "
+                       f"{actor.id_number}). Để nộp hồ sơ cho người khác, hãy khai báo «nộp "
+                       "thay» và đính kèm giấy ủy quyền.")
+            raise ValidationFailed(message, errors={"id_number": message})
+        person = validate_applicant(
+            {**own, **contact, "address": applicant.get("address") or actor.address},
+            business=business)
+        return person, None
+    submitter = validate_applicant(
+        {"full_name": actor.full_name, "id_number": actor.id_number}, business=business)
+    person = validate_applicant({**applicant, **contact}, business=False)
+    if person["id_number"] == actor.id_number:
+        message = "Người được nộp thay phải là người khác với người đăng nhập."
+        raise ValidationFailed(message, errors={"id_number": message})
+    ids = [str(i) for i in attachments or [] if _is_uuid(i)]
+    if not Attachment.objects.filter(pk__in=ids, owner=actor, dossier__isnull=True,
+                                     document_code=AUTHORISATION_DOCUMENT).exists():
+        message = "Nộp thay cần đính kèm giấy ủy quyền của người được nộp thay."
+        raise ValidationFailed(message, errors={AUTHORISATION_DOCUMENT: message})
+    return person, {"full_name": submitter["full_name"], "id_number": submitter["id_number"]}
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict, form: dict,
                    attachments: list | None = None, channel: str = Channel.ONLINE,
-                   at: datetime | None = None, digitised: bool | None = None) -> Dossier:
-    """Nộp hồ sơ: a citizen or business submits; the dossier gets its code at once."""
+                   at: datetime | None = None, digitised: bool | None = None,
+                   on_behalf: bool = False) -> Dossier:
+    """Nộp hồ sơ: a citizen or business submits (for themselves, or for another person
+    with their authorisation: nộp thay); the dossier gets its code at once."""
     if actor.role not in {Role.CITIZEN, Role.BUSINESS, Role.RECEIVER}:
         raise PermissionDenied("Chỉ công dân, doanh nghiệp hoặc cán bộ tiếp nhận được nộp hồ sơ.")
     if channel not in Channel.values:
@@ -266,7 +330,8 @@ def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict,
         raise ValidationFailed(f"Cơ quan «{agency}» không tiếp nhận thủ tục này.")
     if actor.role == Role.RECEIVER and actor.agency_id != ag.pk:
         raise PermissionDenied("Cán bộ chỉ tiếp nhận hồ sơ cho cơ quan của mình.")
-    person = validate_applicant(applicant or {}, business=actor.role == Role.BUSINESS)
+    person, submitter = applicant_and_submitter(actor=actor, applicant=applicant,
+                                                on_behalf=on_behalf, attachments=attachments)
     data = validate_form(proc.form, form if form is not None else {})
     at = at or timezone.now()
     if not ref.steps:
@@ -279,6 +344,8 @@ def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict,
             applicant_name=person["full_name"], applicant_id_number=person["id_number"],
             applicant_phone=person["phone"], applicant_email=person["email"],
             applicant_address=person["address"], form=data, channel=channel,
+            submitter_name=submitter["full_name"] if submitter else "",
+            submitter_id_number=submitter["id_number"] if submitter else "",
             status=S.NEW, current_step=1, submitted_at=at, fee=proc.fee,
             # Số hóa: online dossiers are digital from the start; a paper dossier is
             # digitised when the desk scans it in (indicator group 4 of Decision 766).
@@ -286,7 +353,8 @@ def submit_dossier(*, actor: User, procedure: str, agency: str, applicant: dict,
         )
         count = _attach(actor, attachments, dossier, "submission")
         _record(actor=actor, dossier=dossier, action="submit", from_status=None,
-                data={"attachments": count, "channel": channel}, at=at)
+                data={"attachments": count, "channel": channel,
+                      **({"on_behalf_of": person["id_number"]} if submitter else {})}, at=at)
     return dossier
 
 

@@ -13,7 +13,7 @@ from chinhquyenso.catalog.models import Procedure
 from chinhquyenso.core.errors import ValidationFailed
 from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.models import Attachment, Dossier
-from chinhquyenso.dossiers.validation import validate_applicant, validate_form
+from chinhquyenso.dossiers.validation import validate_form
 
 from .models import Draft
 
@@ -90,8 +90,33 @@ def parse_form(definition: list[dict], post) -> dict:
     return data
 
 
+# Nộp thay: the represented person's block of the form (the applicant of the dossier).
+REPRESENTED_FIELDS = (
+    ("full_name", "Họ và tên người được nộp thay"),
+    ("id_number", "Số định danh cá nhân của người được nộp thay"),
+    ("address", "Địa chỉ thường trú của người được nộp thay"),
+)
+AUTHORISATION = {"code": dossier_services.AUTHORISATION_DOCUMENT, "required": True,
+                 "name": "Giấy ủy quyền của người được nộp thay"}
+
+
 def parse_applicant(post) -> dict:
     return {name: post.get(f"a_{name}", "").strip() for name, _l, _a in APPLICANT_FIELDS}
+
+
+def on_behalf(post) -> bool:
+    return post.get("nop_thay") in {"1", "on"}
+
+
+def applicant_for(user, post) -> dict:
+    """The applicant the dossier is sent with: the signed-in person, whose name and identity
+    number are the account's whatever the form says (only the contact details are typed);
+    for nộp thay, the represented person with the signed-in person's contact details."""
+    typed = parse_applicant(post)
+    if on_behalf(post):
+        return {**{name: post.get(f"r_{name}", "").strip() for name, _l in REPRESENTED_FIELDS},
+                "phone": typed["phone"], "email": typed["email"]}
+    return {**typed, "full_name": user.full_name, "id_number": user.id_number}
 
 
 def attachments_by_document(user, post) -> dict[str, list[str]]:
@@ -113,14 +138,30 @@ def check_documents(procedure: Procedure, docs: dict[str, list[str]]) -> dict[st
             for d in procedure.documents.all() if d.required and not docs.get(d.code)}
 
 
+def _field_of(key: str, behalf: bool) -> str:
+    """The form field next to which an error of the applicant's block is shown."""
+    if key == AUTHORISATION["code"]:
+        return f"doc_{key}"
+    return f"r_{key}" if behalf and key in dict(REPRESENTED_FIELDS) else f"a_{key}"
+
+
+def documents_sent(docs: dict, behalf: bool) -> list[str]:
+    """The uploads sent with the dossier (the authorisation only with nộp thay)."""
+    return [i for code, ids in docs.items() for i in ids
+            if behalf or code != AUTHORISATION["code"]]
+
+
 def validate_submission(*, user, procedure: Procedure, agency: str, applicant: dict,
-                        form: dict, docs: dict) -> dict[str, str]:
+                        form: dict, docs: dict, behalf: bool = False) -> dict[str, str]:
     """Every problem of the web form at once, by field name (empty when it can be sent)."""
     errors = {}
     try:
-        validate_applicant(applicant, business=user.role == "business")
+        dossier_services.applicant_and_submitter(
+            actor=user, applicant=applicant, on_behalf=behalf,
+            attachments=documents_sent(docs, behalf))
     except ValidationFailed as exc:
-        errors.update({f"a_{k}": v for k, v in (exc.extra.get("errors") or {}).items()})
+        found = exc.extra.get("errors") or {"id_number": exc.detail}
+        errors.update({_field_of(k, behalf): v for k, v in found.items()})
     try:
         validate_form(procedure.form, form)
     except ValidationFailed as exc:
@@ -132,18 +173,19 @@ def validate_submission(*, user, procedure: Procedure, agency: str, applicant: d
 
 
 def submit(*, user, procedure: Procedure, agency: str, applicant: dict, form: dict,
-           docs: dict) -> Dossier:
+           docs: dict, behalf: bool = False) -> Dossier:
     """Send the dossier (after the summary page) and drop the draft."""
     errors = validate_submission(user=user, procedure=procedure, agency=agency,
-                                 applicant=applicant, form=form, docs=docs)
+                                 applicant=applicant, form=form, docs=docs, behalf=behalf)
     if errors:
         raise ValidationFailed("Hồ sơ chưa đủ thông tin.", errors=errors)
-    ids = [i for v in docs.values() for i in v]
+    ids = documents_sent(docs, behalf)
     with transaction.atomic():
         dossier = dossier_services.submit_dossier(
             actor=user, procedure=procedure.code, agency=agency,
             applicant={k: v for k, v in applicant.items() if k != "birth_date"},
-            form={k: v for k, v in form.items() if v not in (None, "")}, attachments=ids)
+            form={k: v for k, v in form.items() if v not in (None, "")}, attachments=ids,
+            on_behalf=behalf)
         Draft.objects.filter(user=user, procedure_code=procedure.code).delete()
     return dossier
 
@@ -151,7 +193,7 @@ def submit(*, user, procedure: Procedure, agency: str, applicant: dict, form: di
 def save_draft(*, user, procedure: Procedure, data: dict) -> Draft:
     """Keep what the citizen typed so far (only the form's own keys, bounded)."""
     keep = {k: str(v)[:2000] for k, v in data.items()
-            if k.startswith(("a_", "f_", "doc_")) or k == "agency"}
+            if k.startswith(("a_", "f_", "doc_", "r_")) or k in {"agency", "nop_thay"}}
     if len(keep) > 200:
         raise ValidationFailed("Bản nháp quá lớn.")
     draft, _ = Draft.objects.update_or_create(
@@ -174,7 +216,7 @@ def _is_uuid(value: str) -> bool:
 
 def upload_document(*, user, procedure: Procedure, code: str, upload) -> Attachment:
     """One file for one document of the procedure (checked by content and size)."""
-    if not procedure.documents.filter(code=code).exists():
+    if code != AUTHORISATION["code"] and not procedure.documents.filter(code=code).exists():
         raise ValidationFailed("Thành phần hồ sơ không thuộc thủ tục này.")
     return dossier_services.store_attachment(actor=user, upload=upload, document_code=code)
 

@@ -105,14 +105,27 @@ def _form_context(request, p: Procedure, values: dict, errors: dict) -> dict:
         pk__in=[i for v in docs.values() for i in v])}
     fields = [{**f, "value": merged.get(f"f_{f['name']}", ""),
                "error": errors.get(f"f_{f['name']}")} for f in p.form]
-    applicant = [{"name": name, "label": label, "value": merged.get(f"a_{name}", ""),
-                  "verified": name in pre["verified"], "error": errors.get(f"a_{name}")}
+    # The applicant is the signed-in person: name and identity number are the account's.
+    own = {"full_name": pre["values"]["full_name"], "id_number": pre["values"]["id_number"]}
+    applicant = [{"name": name, "label": label, "value": own.get(name,
+                                                                 merged.get(f"a_{name}", "")),
+                  "verified": name in pre["verified"], "locked": name in own,
+                  "error": errors.get(f"a_{name}")}
                  for name, label, _ in services.APPLICANT_FIELDS]
+    represented = [{"name": name, "label": label, "value": merged.get(f"r_{name}", ""),
+                    "error": errors.get(f"r_{name}")}
+                   for name, label in services.REPRESENTED_FIELDS]
+    code = services.AUTHORISATION["code"]
+    authorisation = {"d": services.AUTHORISATION, "error": errors.get(f"doc_{code}"),
+                     "files": [uploaded[i] for i in docs.get(code, []) if i in uploaded],
+                     "ids": ",".join(docs.get(code, []))}
     document_rows = [{"d": d, "error": errors.get(f"doc_{d.code}"),
                       "files": [uploaded[i] for i in docs.get(d.code, []) if i in uploaded],
                       "ids": ",".join(docs.get(d.code, []))} for d in p.documents.all()]
     agencies = list(p.agencies.order_by("name"))
     return {"p": p, "fields": fields, "applicant": applicant, "documents": document_rows,
+            "behalf": services.on_behalf(merged), "represented": represented,
+            "authorisation": authorisation,
             "agencies": agencies, "agency": merged.get("agency") or (
                 agencies[0].code if len(agencies) == 1 else ""),
             "errors": errors, "max_bytes": settings.CQS_MAX_UPLOAD_BYTES,
@@ -121,8 +134,10 @@ def _form_context(request, p: Procedure, values: dict, errors: dict) -> dict:
 
 def _collect(request, p: Procedure) -> dict:
     """The form as posted, with files sent without JavaScript stored first."""
-    values = {k: v for k, v in request.POST.items() if k.startswith(("a_", "f_", "doc_"))}
+    values = {k: v for k, v in request.POST.items()
+              if k.startswith(("a_", "f_", "doc_", "r_"))}
     values["agency"] = request.POST.get("agency", "")
+    values["nop_thay"] = "1" if services.on_behalf(request.POST) else ""
     upload_errors = {}
     for key, upload in request.FILES.items():
         if not key.startswith("file_"):
@@ -153,11 +168,13 @@ def submit(request, code):
         messages.success(request, "Đã lưu bản nháp. Bạn có thể quay lại nộp tiếp bất cứ lúc nào.")
         return redirect("portal:submit", code=p.code)
     docs = services.attachments_by_document(request.user, values)
-    applicant = services.parse_applicant(values)
+    behalf = services.on_behalf(values)
+    applicant = services.applicant_for(request.user, values)
     form = services.parse_form(p.form, values)
     errors = {**services.validate_submission(user=request.user, procedure=p,
                                              agency=values["agency"], applicant=applicant,
-                                             form=form, docs=docs), **upload_errors}
+                                             form=form, docs=docs, behalf=behalf),
+              **upload_errors}
     services.save_draft(user=request.user, procedure=p, data=values)
     if errors or step == "sua":
         ctx = _form_context(request, p, values, errors)
@@ -175,7 +192,7 @@ def submit(request, code):
             user=request.user, scope="portal-submit", key=key, payload={"procedure": p.code},
             create=lambda: (201, {"code": services.submit(
                 user=request.user, procedure=p, agency=values["agency"], applicant=applicant,
-                form=form, docs=docs).code}))
+                form=form, docs=docs, behalf=behalf).code}))
     except DomainError as exc:
         ctx = _form_context(request, p, values, exc.extra.get("errors") or {})
         messages.error(request, exc.detail)
