@@ -102,6 +102,11 @@ def test_unchanged_user_add_keeps_the_tokens(people):
         username="tn", role="receiver", agency=people["receiver"].agency.code, full_name="Tên mới"
     )
     assert _works(token)
+    # A set-up run again with the same password (conftest's "x" * 12) keeps them too.
+    services.add_user(
+        username="tn", role="receiver", agency=people["receiver"].agency.code, password="x" * 12
+    )
+    assert _works(token)
 
 
 def test_token_check_is_one_query(people):

@@ -4,12 +4,12 @@ import json
 import logging
 import secrets
 import smtplib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from vietnam_provinces import Province, ProvinceCode, VietNamDivisionType, Ward
 
@@ -196,8 +196,12 @@ def add_user(*, actor=None, username: str, role: str, agency: str | None = None,
         raise ValidationFailed("Cán bộ phải thuộc một cơ quan (--agency).")
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username)
-        if not created and (role != user.role or password):
-            change_credentials(actor=actor, user=user, role=role, password=password or None)
+        # Re-running a set-up with the same role and password changes nothing (and keeps the
+        # tokens); a new role or a new password revokes them.
+        new_password = bool(password) and not created and not user.check_password(password)
+        if not created and (role != user.role or new_password):
+            change_credentials(actor=actor, user=user, role=role,
+                               password=password if new_password else None)
         user.role = role
         user.agency = agency_obj
         user.full_name = full_name or user.full_name or username
@@ -283,24 +287,41 @@ def change_credentials(*, actor=None, user: User, role: str | None = None,
     return user
 
 
+# Every API request pays this query, so it is one fixed statement (no ORM query compiled per
+# request, issue 10 §7): the token by its unique digest, unrevoked and unexpired (one more
+# condition on the same row), with only the columns of its user a request uses (the agency by
+# id, no join to it), no ORDER BY.
+_TOKEN_USER_FIELDS = tuple(  # in the model's order, the order User.from_db reads them in
+    f.attname for f in User._meta.concrete_fields
+    if f.attname in {"id", "username", "role", "agency_id", "is_active", "full_name",
+                     "id_number", "email", "phone", "address"})
+_TOKEN_SQL = (
+    "SELECT t.id, t.last_used_at, " + ", ".join(f"u.{f}" for f in _TOKEN_USER_FIELDS)
+    + " FROM directory_apitoken t JOIN directory_user u ON u.id = t.user_id"
+    " WHERE t.digest = %s AND NOT t.revoked AND t.expires_at > %s"
+)
+_ACTIVE = 2 + _TOKEN_USER_FIELDS.index("is_active")
+
+
 def user_for_token(token: str) -> User:
-    # Every API request pays this query: only the columns a request uses, no join to the
-    # agency (callers use agency_id), no ORDER BY.
-    # The expiry is one more condition on the same row found by the unique digest.
     now = timezone.now()
-    row = (
-        ApiToken.objects.select_related("user")
-        .only("id", "last_used_at", "user__id", "user__username", "user__role",
-              "user__agency_id", "user__is_active", "user__full_name", "user__id_number",
-              "user__email", "user__phone", "user__address")
-        .filter(digest=ApiToken.hash(token), revoked=False, expires_at__gt=now)[:1]
-    )
-    row = next(iter(row), None)
-    if row is None or not row.user.is_active:
+    with connection.cursor() as cur:
+        cur.execute(_TOKEN_SQL, [ApiToken.hash(token),
+                                 connection.ops.adapt_datetimefield_value(now)])
+        row = cur.fetchone()
+    if row is None or not row[_ACTIVE]:
         raise NotAuthenticated()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-    return row.user
+    token_id, last_used_at = row[0], row[1]
+    values = list(row[2:])
+    values[_ACTIVE - 2] = True  # SQLite gives 1
+    user = User.from_db(connection.alias, _TOKEN_USER_FIELDS, values)
+    if isinstance(last_used_at, str):  # SQLite: text in UTC
+        last_used_at = datetime.fromisoformat(last_used_at)
+    if last_used_at is not None and last_used_at.tzinfo is None:
+        last_used_at = last_used_at.replace(tzinfo=UTC)
+    if last_used_at is None or (now - last_used_at).total_seconds() > 300:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return user
 
 
 # --- officers and agencies, managed from the back office (issue 4) ---------------------------
