@@ -547,15 +547,17 @@ def _resume_clock(dossier: Dossier, at: datetime) -> None:
 
 
 def record_payment(*, dossier: Dossier, amount: int, at: datetime, online: bool = True,
-                   reference: str = "") -> bool:
+                   reference: str = "", locked: bool = False) -> bool:
     """The fee is paid (a confirmed gateway callback or a querydr answer; Decree 118/2025
     Art. 24). A dossier waiting for payment (status 6) continues where it stopped; the time
-    it waited does not count. Called by the payments app inside its own transaction.
+    it waited does not count. Called by the payments app inside its own transaction
+    (locked=True: the caller has read `dossier` under its row lock in this transaction).
     Returns False when the dossier had been paid already (a double payment to refund)."""
     with transaction.atomic(savepoint=False):
         # The hot path of every confirmed payment: lock the row alone (no joins); the
         # agency is read only when the clock has to resume.
-        dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+        if not locked:
+            dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
         first = not dossier.paid_online
         dossier.paid_online = dossier.paid_online or online
         old = dossier.status

@@ -112,8 +112,8 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
         # One read of the order and its dossier, both locked: the same IPN delivered ten
         # times at once is serialised here, so it confirms once and answers 02 after.
         order = (PaymentOrder.objects.select_for_update(of=("self", "dossier"))
-                 .select_related("agency", "dossier__procedure").filter(txn_ref=txn_ref)
-                 .first())
+                 .select_related("agency", "dossier__procedure").defer(*UNUSED)
+                 .filter(txn_ref=txn_ref).first())
         gateway = gateway_for(order.agency) if order else VnpayGateway()
         if not gateway.verify_callback(params):
             return _answer(params, vnpay.IPN_INVALID_SIGNATURE, "chữ ký không hợp lệ", txn_ref)
@@ -135,6 +135,11 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
         return _answer(params, code, reason, txn_ref)
 
 
+# What settling an order never reads: the large columns of its dossier and procedure.
+UNUSED = ("dossier__form", "dossier__procedure__form", "dossier__procedure__legal_basis",
+          "dossier__procedure__search_text", "dossier__procedure__fee_note",
+          "dossier__procedure__result", "dossier__procedure__source",
+          "dossier__procedure__note")
 CONFIRMED = "đã xác nhận thanh toán"
 DUPLICATE = "thanh toán trùng: hồ sơ đã được thanh toán trước đó, cần hoàn tiền đơn này"
 SETTLED = {OrderStatus.PAID, OrderStatus.REFUNDED}
@@ -188,7 +193,7 @@ def _settle(order: PaymentOrder, params: dict, success: bool, at) -> tuple[str, 
                     dossier.code, flag)
         return vnpay.IPN_CONFIRMED, flag
     dossier_services.record_payment(dossier=dossier, amount=order.amount, at=at,
-                                    reference=order.txn_ref)
+                                    reference=order.txn_ref, locked=True)
     issue_receipt(order=order, at=at)
     return vnpay.IPN_CONFIRMED, CONFIRMED
 
@@ -242,7 +247,8 @@ def _query_one(order: PaymentOrder, at) -> str:
         return "error"
     with transaction.atomic():
         order = (PaymentOrder.objects.select_for_update(of=("self", "dossier"))
-                 .select_related("agency", "dossier__procedure").get(pk=order.pk))
+                 .select_related("agency", "dossier__procedure").defer(*UNUSED)
+                 .get(pk=order.pk))
         if order.status != OrderStatus.PENDING:
             return ""  # settled meanwhile (the IPN arrived)
         status = answer.get("vnp_TransactionStatus")
