@@ -141,7 +141,12 @@ CQS_PROVINCE = int(os.environ.get("CQS_PROVINCE", "31"))
 CQS_PUBLIC_URL = os.environ.get("CQS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Attachments: at most this many bytes each (issue: ≤ 20 MB).
 CQS_MAX_UPLOAD_BYTES = int(os.environ.get("CQS_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = CQS_MAX_UPLOAD_BYTES + 1024 * 1024
+# A whole request body: refused with 413 before it is read (core/middleware.py), whatever
+# server runs the platform (granian has no body limit of its own). Default: one attachment
+# and 1 MB of form fields.
+CQS_MAX_REQUEST_BYTES = int(os.environ.get("CQS_MAX_REQUEST_BYTES",
+                                           str(CQS_MAX_UPLOAD_BYTES + 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = CQS_MAX_REQUEST_BYTES  # Django's own bound on non-file data
 # An apology letter's new appointment: at most this many working days after the current one
 # (the law sets no ceiling: dossiers/services.check_new_appointment).
 CQS_MAX_EXTENSION_WORKING_DAYS = int(os.environ.get("CQS_MAX_EXTENSION_WORKING_DAYS", "30"))

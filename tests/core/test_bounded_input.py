@@ -651,3 +651,107 @@ def test_a_complaint_titled_like_a_formula_is_text_in_the_monitoring_exports(peo
     found = [c for row in ws.iter_rows() for c in row if c.value == "'" + title]
     assert found and all(c.data_type == "s" for c in found)
     assert not [c for row in ws.iter_rows() for c in row if c.data_type == "f"]
+
+
+# --- uploads: the body is capped before it is read; downloads are sandboxed ----------------
+
+HUNDRED_MB = 100 * 1024 * 1024
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _claiming(client: Client, path: str, length: int, **extra):
+    """A POST that announces `length` bytes but carries a few: the test client's payload
+    refuses to be read past what it holds, so a 413 here proves nothing read the body."""
+    return client.generic(
+        "POST",
+        path,
+        data=b"--X\r\n",
+        content_type="multipart/form-data; boundary=X",
+        CONTENT_LENGTH=str(length),
+        **extra,
+    )
+
+
+@pytest.mark.django_db
+def test_a_100_mb_upload_is_413_before_it_is_read(people, procedure):
+    api_client = Client(raise_request_exception=False)
+    token = create_token(user=people["citizen"])
+    r = _claiming(api_client, "/api/v1/files", HUNDRED_MB, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert r.status_code == 413
+    assert r["Content-Type"].startswith("application/problem+json")
+    assert "quá lớn" in r.json()["detail"] and "20 MB" in r.json()["detail"]
+    portal = _signed_in(people["citizen"])
+    r = _claiming(portal, "/ho-so/nop/1.001193/tep", HUNDRED_MB)
+    assert r.status_code == 413 and "quá lớn" in r.content.decode()
+    r = _claiming(Client(raise_request_exception=False), "/phan-anh/", HUNDRED_MB)
+    assert r.status_code == 413  # anonymous pages too
+
+
+@pytest.mark.django_db
+def test_the_cap_follows_the_setting_and_a_chunked_body_needs_a_length(people, settings):
+    settings.CQS_MAX_REQUEST_BYTES = 1000
+    client = Client(raise_request_exception=False)
+    assert _claiming(client, "/api/v1/files", 1001).status_code == 413
+    assert _claiming(client, "/api/v1/files", 1000).status_code != 413
+    r = client.generic(
+        "POST", "/api/v1/files", data=b"", HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH=""
+    )
+    assert r.status_code == 411 and "Content-Length" in r.json()["detail"]
+
+
+def test_django_refuses_oversized_form_data_too(settings):
+    from django.conf import settings as live
+
+    assert live.DATA_UPLOAD_MAX_MEMORY_SIZE == live.CQS_MAX_REQUEST_BYTES
+    assert live.CQS_MAX_REQUEST_BYTES < HUNDRED_MB
+
+
+def _citizen_dossier_with_file(people, agency):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from chinhquyenso.dossiers.models import Attachment
+    from chinhquyenso.dossiers.services import store_attachment
+
+    body = birth_body(agency)
+    d = submit_dossier(
+        actor=people["citizen"],
+        procedure=body["procedure"],
+        agency=body["agency"],
+        applicant=body["applicant"],
+        form=body["form"],
+    )
+    att = store_attachment(actor=people["citizen"], upload=SimpleUploadedFile("giấy tờ.pdf", PDF))
+    Attachment.objects.filter(pk=att.pk).update(dossier=d)
+    return d, att
+
+
+def _assert_sandboxed(response, what: str):
+    assert response.status_code == 200, (what, response.status_code)
+    assert response["X-Content-Type-Options"] == "nosniff", what
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox", what
+    assert "filename" in response["Content-Disposition"], what
+    assert response["Cache-Control"] == "private, no-store", what
+
+
+@pytest.mark.django_db
+def test_citizen_downloads_carry_the_back_office_sandbox_headers(people, agency):
+    from chinhquyenso.dossiers import services
+
+    d, att = _citizen_dossier_with_file(people, agency)
+    services.receive_dossier(actor=people["receiver"], dossier=d)
+    citizen = _signed_in(people["citizen"])
+    officer = _signed_in(people["receiver"])
+    cases = [
+        (citizen, f"/ca-nhan/ho-so/{d.code}/tep/{att.pk}", "inline"),
+        (citizen, f"/ca-nhan/ho-so/{d.code}/mau-01.pdf", "attachment"),
+        (citizen, f"/ho-so/{d.code}/bien-nhan.pdf", "attachment"),
+        (officer, f"/can-bo/ho-so/{d.code}/tep/{att.pk}", "inline"),
+        (officer, f"/can-bo/ho-so/{d.code}/mau/01", "inline"),
+    ]
+    for client, url, disposition in cases:
+        r = client.get(url)
+        _assert_sandboxed(r, url)
+        assert r["Content-Disposition"].startswith(disposition), url
+    r = citizen.get(f"/ca-nhan/ho-so/{d.code}/tep/{att.pk}")
+    assert "filename*=utf-8''gi%E1%BA%A5y%20t%E1%BB%9D.pdf" in r["Content-Disposition"]
+    assert b"".join(r.streaming_content) == PDF

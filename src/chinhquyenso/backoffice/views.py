@@ -6,12 +6,13 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chinhquyenso.core import audit
+from chinhquyenso.core.downloads import serve_file
 from chinhquyenso.core.errors import DomainError, ValidationFailed
 from chinhquyenso.core.web import officer_required, staff_required
 from chinhquyenso.directory.models import Role
@@ -252,12 +253,7 @@ def attachment(request, code: str, att_id):
     except FileNotFoundError as exc:
         raise Http404("Tệp không còn trong kho lưu trữ.") from exc
     _record_read(request, d, "file.download", att.original_name)
-    response = FileResponse(fh, content_type=att.content_type, as_attachment=False,
-                            filename=att.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return serve_file(fh, content_type=att.content_type, filename=att.original_name)
 
 
 @staff_required()
@@ -272,10 +268,7 @@ def dossier_form(request, code: str, number: str):
                       {"title": "Không có mẫu này", "message": exc.detail,
                        "back": f"/can-bo/ho-so/{d.code}"}, status=exc.status)
     _record_read(request, d, "form.pdf", f"Mẫu {number}")
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="mau-{number}-{d.code}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return serve_file(data, content_type="application/pdf", filename=f"mau-{number}-{d.code}.pdf")
 
 
 # --- the leader's approvals ----------------------------------------------------------------

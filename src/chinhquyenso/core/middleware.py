@@ -9,6 +9,7 @@ One guard for the whole class: such a request is answered 400 with a Vietnamese 
 import json
 import re
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
@@ -85,17 +86,52 @@ def refuse(request, status: int, title: str, detail: str) -> HttpResponse:
         )
         response["Content-Type"] = "application/problem+json; charset=utf-8"
         return response
-    html = render_to_string("400.html", {"title": title, "detail": detail})
+    html = render_to_string("400.html", {"title": title, "detail": detail, "status": status})
     return HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
 
 
+def _too_large(request) -> HttpResponse | None:
+    """The body's declared size, checked before one byte of it is read: over
+    CQS_MAX_REQUEST_BYTES is 413. A body without a length (chunked) is 411: Django would
+    read it as empty, and nothing else would bound it."""
+    raw = request.META.get("CONTENT_LENGTH") or ""
+    if not raw:
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return refuse(
+                request,
+                411,
+                "Cần độ dài nội dung",
+                "Yêu cầu phải có tiêu đề Content-Length (không nhận gửi theo khối).",
+            )
+        return None
+    try:
+        length = int(raw)
+    except ValueError:
+        return refuse(request, 400, "Yêu cầu không hợp lệ", "Tiêu đề Content-Length không hợp lệ.")
+    limit = settings.CQS_MAX_REQUEST_BYTES
+    if length > limit:
+        return refuse(
+            request,
+            413,
+            "Nội dung gửi lên quá lớn",
+            f"Nội dung gửi lên quá lớn: tối đa {limit / 1024 / 1024:.0f} MB mỗi lần "
+            f"gửi (tệp đính kèm tối đa "
+            f"{settings.CQS_MAX_UPLOAD_BYTES / 1024 / 1024:.0f} MB).",
+        )
+    return None
+
+
 class BoundedInputMiddleware:
-    """First in MIDDLEWARE: nothing (session, user, view) reads the request before it."""
+    """First in MIDDLEWARE: nothing (session, user, view) reads the request before it. The
+    body's size first (413), then text the database cannot store (400)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        refused = _too_large(request)
+        if refused is not None:
+            return refused
         if _unstorable_request(request):
             return refuse(request, 400, "Yêu cầu không hợp lệ", BAD_TEXT_DETAIL)
         return self.get_response(request)

@@ -10,6 +10,7 @@ from pydantic import Field as PField
 from chinhquyenso.api import AUTH
 from chinhquyenso.core import audit, throttle
 from chinhquyenso.core.dates import BoundedDate, BoundedDateTime
+from chinhquyenso.core.downloads import serve_file
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.schemas import ERRORS, vn
@@ -330,9 +331,7 @@ def lookup(request, code: str):
 
 
 def _pdf(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return serve_file(data, content_type="application/pdf", filename=filename)
 
 
 @router.get("/dossiers/{code}/forms/{number}", response={200: None, **ERRORS}, auth=AUTH,

@@ -20,7 +20,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,7 +27,6 @@ from django.utils import timezone
 from chinhquyenso.catalog.queries import procedure_reference
 from chinhquyenso.core import audit, outbox
 from chinhquyenso.core.calendar import calendar_for
-from chinhquyenso.core.dates import check_date
 from chinhquyenso.core.dates import check_date
 from chinhquyenso.core.errors import (
     Conflict,
@@ -680,24 +678,6 @@ def withdraw_dossier(*, actor: User, dossier: Dossier, note: str = "") -> Dossie
     """Rút hồ sơ at the applicant's request (Decree 118/2025 Art. 21; Mẫu 05)."""
     check_can_act(actor, dossier, "withdraw")
     return _end(actor, dossier, "withdraw", note)
-
-
-def check_new_appointment(dossier: Dossier, new_due_at: datetime) -> None:
-    """The new appointment of an apology letter (Mẫu 04): after the current one, and at
-    most CQS_MAX_EXTENSION_WORKING_DAYS working days after it. Decree 61/2018/NĐ-CP
-    (repeated by the 2025 provincial rules, research note one-stop-rules.md §3.5) allows the
-    date to be reset once and asks for the proposed new date; it sets no ceiling, so the
-    ceiling is the province's setting (default 30 working days), lest a date such as
-    31/12/9999 put a dossier out of every deadline."""
-    check_date(new_due_at, "Ngày hẹn trả mới")
-    if new_due_at <= dossier.due_at:
-        raise ValidationFailed("Ngày hẹn mới phải sau ngày hẹn trả hiện tại.")
-    days = settings.CQS_MAX_EXTENSION_WORKING_DAYS
-    latest = calendar_for(dossier.agency).add_working_days(dossier.due_at, days)
-    if new_due_at > latest:
-        raise ValidationFailed(
-            f"Ngày hẹn trả mới chỉ được sau ngày hẹn hiện tại tối đa {days} ngày làm việc "
-            f"(muộn nhất {timezone.localtime(latest, VN):%H:%M ngày %d/%m/%Y}).")
 
 
 def check_new_appointment(dossier: Dossier, new_due_at: datetime) -> None:

@@ -1,10 +1,11 @@
 from datetime import datetime
 
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from ninja import Header, Router, Schema
 from ninja import Status as Reply
 
 from chinhquyenso.api import AUTH
+from chinhquyenso.core.downloads import serve_file
 from chinhquyenso.core.errors import NotFound, ValidationFailed
 from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.schemas import ERRORS
@@ -92,10 +93,8 @@ def receipt_pdf(request, receipt_id: int):
     r = queries.receipt_visible_to(request.auth, receipt_id)
     if r is None:
         raise NotFound("Không tìm thấy biên lai.")
-    resp = HttpResponse(receipts.render_pdf(receipts.view_of(r)),
-                        content_type="application/pdf")
-    resp["Content-Disposition"] = f'attachment; filename="bien-lai-{r.series}-{r.number_label}.pdf"'
-    return resp
+    return serve_file(receipts.render_pdf(receipts.view_of(r)), content_type="application/pdf",
+                      filename=f"bien-lai-{r.series}-{r.number_label}.pdf", inline=False)
 
 
 class RefundIn(Schema):

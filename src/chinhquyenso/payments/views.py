@@ -10,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from chinhquyenso.core.downloads import serve_file
 from chinhquyenso.core.errors import DomainError
 from chinhquyenso.core.exports import table_response
 from chinhquyenso.core.web import officer_required, staff_required
-from chinhquyenso.core.workcalendar import in_horizon
 from chinhquyenso.core.workcalendar import in_horizon
 from chinhquyenso.dossiers.queries import get_visible
 
@@ -40,11 +40,8 @@ def receipt_pdf(request, receipt_id: int):
     if receipt is None:
         raise Http404("Không tìm thấy biên lai.")
     body = receipts.render_pdf(receipts.view_of(receipt))
-    resp = HttpResponse(body, content_type="application/pdf")
-    resp["Content-Disposition"] = (f'inline; filename="bien-lai-{receipt.series}-'
-                                   f'{receipt.number_label}.pdf"')
-    resp["Cache-Control"] = "private, no-store"
-    return resp
+    return serve_file(body, content_type="application/pdf",
+                      filename=f"bien-lai-{receipt.series}-{receipt.number_label}.pdf")
 
 
 def receipt_verify(request, token: str):

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chinhquyenso.catalog.models import Field, Procedure
 from chinhquyenso.catalog.queries import search_procedures
 from chinhquyenso.core import notify, throttle
+from chinhquyenso.core.downloads import serve_file
 from chinhquyenso.core.errors import DomainError
 from chinhquyenso.core.idempotency import run_once
 from chinhquyenso.core.web import citizen_required
@@ -244,9 +245,8 @@ def receipt_pdf(request, code):
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:
-    resp = HttpResponse(content, content_type="application/pdf")
-    resp["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return resp
+    return serve_file(content, content_type="application/pdf", filename=filename,
+                      inline=False)
 
 
 # --- my dossiers -----------------------------------------------------------------------
@@ -352,10 +352,11 @@ def my_file(request, code, file_id):
     att = d.attachments.filter(pk=file_id).first()
     if att is None:
         raise Http404
-    resp = FileResponse(default_storage.open(att.storage_name, "rb"),
-                        content_type=att.content_type)
-    resp["Content-Disposition"] = "inline"
-    return resp
+    try:
+        fh = default_storage.open(att.storage_name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404("Tệp không còn trong kho lưu trữ.") from exc
+    return serve_file(fh, content_type=att.content_type, filename=att.original_name)
 
 
 @citizen_required
