@@ -755,3 +755,24 @@ def test_citizen_downloads_carry_the_back_office_sandbox_headers(people, agency)
     r = citizen.get(f"/ca-nhan/ho-so/{d.code}/tep/{att.pk}")
     assert "filename*=utf-8''gi%E1%BA%A5y%20t%E1%BB%9D.pdf" in r["Content-Disposition"]
     assert b"".join(r.streaming_content) == PDF
+
+
+@pytest.mark.django_db
+def test_a_form_date_in_year_9999_is_422(people, agency, api):
+    body = birth_body(agency)
+    body["form"] = {**body["form"], "child_birth_date": "9999-12-31"}
+    r = api("citizen").post("/dossiers", body)
+    assert r.status_code == 422, r.content
+    assert "1900–2100" in r.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_the_calendar_page_refuses_year_9999(people):
+    from chinhquyenso.directory.services import add_user
+
+    admin = add_user(username="qtt", role="province_admin", full_name="Đặng Thị Hồng")
+    r = _signed_in(admin).post(
+        "/can-bo/quan-tri/lich",
+        {"op": "set", "date": "9999-01-04", "working": "0", "reason": "QĐ 1/QĐ-UBND"},
+    )
+    assert r.status_code == 422 and "2000–2100" in r.content.decode()

@@ -27,9 +27,11 @@ def _field_error(f: dict, value) -> str | None:
         return f"«{label}» dài quá {limit} ký tự."
     if kind == "date":
         try:
-            date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             return f"«{label}» phải là ngày theo dạng NNNN-TT-NN."
+        if not 1900 <= day.year <= 2100:  # a parent's birth date may be before 2000
+            return f"«{label}» phải nằm trong các năm 1900–2100."
     if kind == "email" and not EMAIL.match(value):
         return f"«{label}» không phải địa chỉ thư điện tử hợp lệ."
     if kind == "phone" and not PHONE.match(value):
