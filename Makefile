@@ -60,13 +60,15 @@ test-sqlite: install browser
 
 # The suite on other days (Debian's faketime; every child process inherits it): a weekend,
 # a day inside the Tết holiday, and 18:30 UTC on 31/12, already New Year's Day in Vietnam.
-# The monotonic clock stays real: libfaketime's faked one stalls timed waits of threads.
+# The monotonic clock stays real (libfaketime's faked one stalls Python's timed waits), and
+# tests/anyday/sitecustomize.py mends time.sleep in that mode, in every process of the run.
 ANY_DAYS ?= 2026-12-05T10:00:00 2027-02-08T10:00:00 2026-12-31T18:30:00
 test-any-day: export CQS_DEMO = 1
 test-any-day: install browser
 	command -v faketime >/dev/null || (apt-get update -qq && apt-get install -y -qq faketime)
 	for day in $(ANY_DAYS); do echo "== $$day UTC"; \
-	  TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$$(echo $$day | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
+	  PYTHONPATH=$(CURDIR)/tests/anyday TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	    faketime "$$(echo $$day | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
 	done
 
 # Re-take the screenshots of docs/screenshots/ (the browser journey tests, on SQLite).
