@@ -62,6 +62,42 @@ def wrk(url: str, duration: int, script: Path) -> tuple[float, float, int]:
     return rps, float(p99.group(1)) * scale, int(non2xx.group(1)) if non2xx else 0
 
 
+def group_cpu(pgid: int) -> float:
+    """Seconds of CPU used so far by the processes of a process group (the server and its
+    granian workers): per request, the figure a shared machine's load does not change."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends_cpu(db_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the benchmark's database (same
+    machine: /proc), but this connection's."""
+    with psycopg.connect(db_url, autocommit=True) as c:
+        pids = [
+            r[0]
+            for r in c.execute(
+                "select pid from pg_stat_activity where datname = current_database()"
+                " and pid <> pg_backend_pid()"
+            )
+        ]
+    return {pid: _proc_cpu(pid) for pid in pids}
+
+
 def pgbench(db_url: str, sql: str, duration: int) -> tuple[float, float]:
     """(transactions per second, p99 in ms) of pgbench running `sql`, 16 clients."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,6 +179,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--only", choices=["queue", "lookup"], action="append")
+    ap.add_argument("--token", help="a receiver's token of the busiest agency (else made here)")
     ap.add_argument(
         "--throttle-lookup",
         default="1000000000/1m",
@@ -185,9 +222,22 @@ def main():
             f" on a.id = d.current_agency_id where d.status in ({OPEN})"
             " group by a.id, a.code order by count(*) desc limit 1"
         ).fetchone()
-    user = f"bench_q_{os.getpid()}"
-    sh(*CQS, "user", "add", "--username", user, "--role", "receiver", "--agency", agency, env=env)
-    token = sh(*CQS, "token", "create", "--user", user, env=env).strip()
+    token = args.token
+    if not token:
+        user = f"bench_q_{os.getpid()}"
+        sh(
+            *CQS,
+            "user",
+            "add",
+            "--username",
+            user,
+            "--role",
+            "receiver",
+            "--agency",
+            agency,
+            env=env,
+        )
+        token = sh(*CQS, "token", "create", "--user", user, env=env).strip()
     print(
         f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, {n:,} dossiers; queue "
         f"of {agency} ({open_n:,} open dossiers); CQS_THROTTLE_LOOKUP={args.throttle_lookup}"
@@ -253,19 +303,33 @@ def main():
             wrk(base, 3, queue_lua)  # warm up both workers
             for run in range(1, args.runs + 1):
                 if "queue" in only:
+                    cpu, pg = group_cpu(server.pid), backends_cpu(db)
                     rps, p99, bad = wrk(base, args.duration, queue_lua)
+                    cpu = (group_cpu(server.pid) - cpu) / (rps * args.duration) * 1000
+                    pg = sum(v - pg.get(k, 0) for k, v in backends_cpu(db).items())
+                    pg = pg / (rps * args.duration) * 1000
                     tps, pg99 = pgbench(db, page_sql, args.duration)
                     print(
                         f"run {run} queue: {rps:,.0f} req/s, p99 {p99:.1f} ms"
-                        f"{f', {bad} non-2xx' if bad else ''} | pgbench page SELECT: "
+                        f"{f', {bad} non-2xx' if bad else ''}, CPU per request: server"
+                        f" {cpu:.2f} ms,"
+                        f" PostgreSQL {pg:.2f} ms"
+                        " | pgbench page SELECT: "
                         f"{tps:,.0f} tps, p99 {pg99:.2f} ms | ratio {rps / tps:.3f}"
                     )
                 if "lookup" in only:
+                    cpu, pg = group_cpu(server.pid), backends_cpu(db)
                     rps, p99, bad = wrk(base, args.duration, lookup_lua)
+                    cpu = (group_cpu(server.pid) - cpu) / (rps * args.duration) * 1000
+                    pg = sum(v - pg.get(k, 0) for k, v in backends_cpu(db).items())
+                    pg = pg / (rps * args.duration) * 1000
                     tps, pg99 = pgbench(db, lookup_sql, args.duration)
                     print(
                         f"run {run} lookup: {rps:,.0f} req/s, p99 {p99:.1f} ms"
-                        f"{f', {bad} non-2xx' if bad else ''} | pgbench same SELECT: "
+                        f"{f', {bad} non-2xx' if bad else ''}, CPU per request: server"
+                        f" {cpu:.2f} ms,"
+                        f" PostgreSQL {pg:.2f} ms"
+                        " | pgbench same SELECT: "
                         f"{tps:,.0f} tps, p99 {pg99:.2f} ms | ratio {rps / tps:.2f}"
                     )
                 sys.stdout.flush()
