@@ -88,6 +88,7 @@ _VI_ERRORS = {
     "date_parsing": "phải là ngày ISO 8601 (YYYY-MM-DD)",
     "date_from_datetime_parsing": "phải là ngày ISO 8601 (YYYY-MM-DD)",
     "date_out_of_range": OUT_OF_RANGE,
+    "control_char": "chứa ký tự điều khiển không được phép",
 }
 
 

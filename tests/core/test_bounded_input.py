@@ -776,3 +776,24 @@ def test_the_calendar_page_refuses_year_9999(people):
         {"op": "set", "date": "9999-01-04", "working": "0", "reason": "QĐ 1/QĐ-UBND"},
     )
     assert r.status_code == 422 and "2000–2100" in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_control_characters_in_typed_text_are_422(people, agency, api):
+    """Below the NUL guard, the API's schemas refuse the other control characters (a bell, an
+    escape…) in names, addresses, titles and notes; tab and new line stay allowed."""
+    body = {
+        "category": "procedure",
+        "title": "Đèn\x1b[31m hỏng",
+        "content": "Dòng một\nDòng hai\tcột",
+        "agency": agency.code,
+        "contact": {"name": "Lê Văn Cường", "phone": "0912000111"},
+    }
+    r = api("citizen").post("/complaints", body)
+    assert r.status_code == 422, r.content
+    assert "title chứa ký tự điều khiển không được phép" in r.json()["detail"]
+    r = api("citizen").post("/complaints", {**body, "title": "Đèn hỏng"})
+    assert r.status_code == 201, r.content
+    applicant = {**birth_body(agency)["applicant"], "address": "Số 1\x07 Hoàng Văn Thụ"}
+    r = api("citizen").post("/dossiers", birth_body(agency, applicant=applicant))
+    assert r.status_code == 422 and "applicant.address" in r.json()["detail"]

@@ -11,7 +11,7 @@ from pydantic import Field as PField
 from chinhquyenso.api import AUTH
 from chinhquyenso.core.errors import NotFound
 from chinhquyenso.core.idempotency import run_once
-from chinhquyenso.core.schemas import ERRORS, Problem, vn
+from chinhquyenso.core.schemas import ERRORS, Problem, Text, vn
 from chinhquyenso.core.throttle import client_address
 
 from . import services
@@ -22,15 +22,15 @@ router = Router(tags=["Phản ánh, kiến nghị"])
 
 
 class ContactIn(Schema):
-    name: str = PField("", max_length=150)
-    phone: str = PField("", max_length=20)
-    email: str = PField("", max_length=150)
+    name: Text = PField("", max_length=150)
+    phone: Text = PField("", max_length=20)
+    email: Text = PField("", max_length=150)
 
 
 class ComplaintIn(Schema):
     category: Literal["procedure", "staff", "handling", "other"]
-    title: str = PField(..., max_length=200)
-    content: str = PField(..., max_length=5000)
+    title: Text = PField(..., max_length=200)
+    content: Text = PField(..., max_length=5000)
     agency: str | None = PField(None, max_length=40,
                                 description="Mã cơ quan; bỏ qua khi phản ánh về một hồ sơ")
     dossier: str | None = PField(None, max_length=60, description="Mã hồ sơ được phản ánh")
@@ -83,11 +83,11 @@ class ListFilter(Schema):
 
 
 class AnswerIn(Schema):
-    answer: str = PField(..., max_length=10000)
+    answer: Text = PField(..., max_length=10000)
 
 
 class RejectIn(Schema):
-    reason: str = PField(..., max_length=2000)
+    reason: Text = PField(..., max_length=2000)
 
 
 class ClassifyIn(Schema):
@@ -97,7 +97,7 @@ class ClassifyIn(Schema):
 
 class RateIn(Schema):
     rating: Literal["satisfied", "normal", "unsatisfied"]
-    comment: str = PField("", max_length=2000)
+    comment: Text = PField("", max_length=2000)
 
 
 def complaint_out(c: Complaint, at: datetime | None = None) -> dict:

@@ -13,7 +13,7 @@ from chinhquyenso.core.dates import BoundedDate, BoundedDateTime
 from chinhquyenso.core.downloads import serve_file
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.idempotency import run_once
-from chinhquyenso.core.schemas import ERRORS, Problem, vn
+from chinhquyenso.core.schemas import ERRORS, Problem, Text, vn
 from chinhquyenso.directory.models import OFFICER_ROLES, PROVINCE_ROLES
 
 from . import documents, services
@@ -33,11 +33,11 @@ QUEUE_PAGE = 20
 
 
 class ApplicantIn(Schema):
-    full_name: str = PField(..., max_length=150)
-    id_number: str = PField(..., max_length=20)
-    phone: str = PField("", max_length=20)
-    email: str = PField("", max_length=150)
-    address: str = PField("", max_length=500)
+    full_name: Text = PField(..., max_length=150)
+    id_number: Text = PField(..., max_length=20)
+    phone: Text = PField("", max_length=20)
+    email: Text = PField("", max_length=150)
+    address: Text = PField("", max_length=500)
 
 
 class DossierIn(Schema):
@@ -175,8 +175,8 @@ class FileOut(Schema):
 
 
 class ActionIn(Schema):
-    note: str = PField("", max_length=2000)
-    items: list[str] = PField([], max_length=50)
+    note: Text = PField("", max_length=2000)
+    items: list[Text] = PField([], max_length=50)
     attachments: list[str] = PField([], max_length=50)
     form: dict | None = None
     agency: str | None = PField(None, max_length=40)
