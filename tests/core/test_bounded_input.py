@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import path as route
 
 from chinhquyenso.complaints.services import submit_complaint
 from chinhquyenso.directory.services import create_token
@@ -797,3 +798,28 @@ def test_control_characters_in_typed_text_are_422(people, agency, api):
     applicant = {**birth_body(agency)["applicant"], "address": "Số 1\x07 Hoàng Văn Thụ"}
     r = api("citizen").post("/dossiers", birth_body(agency, applicant=applicant))
     assert r.status_code == 422 and "applicant.address" in r.json()["detail"]
+
+
+def _refused_by_the_database(request):
+    from django.db import DataError
+
+    raise DataError("value too long for type character varying(60)")
+
+
+# A URL configuration for the next test only: one API path and one page that hit the net.
+urlpatterns = [
+    route("api/v1/boom", _refused_by_the_database),
+    route("boom", _refused_by_the_database),
+]
+
+
+@pytest.mark.urls(__name__)
+def test_a_value_the_database_refuses_is_422_not_500():
+    """The net under validation: whatever value PostgreSQL refuses (too long for its column,
+    out of range) and validation missed, the sender gets a 422 in Vietnamese, not a 500."""
+    client = Client(raise_request_exception=False)
+    r = client.get("/api/v1/boom")
+    assert r.status_code == 422 and r["Content-Type"].startswith("application/problem+json")
+    assert "quá dài" in r.json()["detail"]
+    r = client.get("/boom")
+    assert r.status_code == 422 and "quá dài" in r.content.decode()

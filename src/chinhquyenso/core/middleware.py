@@ -7,9 +7,11 @@ One guard for the whole class: such a request is answered 400 with a Vietnamese 
 (problem+json under /api/, the Vietnamese 400 page elsewhere) before anything reads it."""
 
 import json
+import logging
 import re
 
 from django.conf import settings
+from django.db import DataError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
@@ -20,6 +22,10 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # The JSON escapes that decode to one of them (`\u0000`, `\ud800`…`\udfff`).
 _JSON_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abAB][0-9a-fA-F]{2})")
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+DATA_ERROR_DETAIL = (
+    "Dữ liệu gửi lên không lưu được: có giá trị quá dài hoặc sai định dạng. Vui lòng kiểm tra lại."
+)
+logger = logging.getLogger(__name__)
 BAD_TEXT_DETAIL = (
     "Dữ liệu gửi lên không hợp lệ: có ký tự không được phép (ký tự NUL hoặc "
     "mã Unicode không hợp lệ)."
@@ -135,3 +141,17 @@ class BoundedInputMiddleware:
         if _unstorable_request(request):
             return refuse(request, 400, "Yêu cầu không hợp lệ", BAD_TEXT_DETAIL)
         return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        """The database refused a value that got past validation (a text longer than its
+        column on PostgreSQL, a number out of range): the sender's data is at fault, so a
+        422 with a Vietnamese message, logged for the developers, not a 500."""
+        if isinstance(exception, DataError):
+            logger.warning(
+                "Dữ liệu bị cơ sở dữ liệu từ chối: %s %s: %s",
+                request.method,
+                request.path,
+                exception,
+            )
+            return refuse(request, 422, "Dữ liệu không hợp lệ", DATA_ERROR_DETAIL)
+        return None
