@@ -179,6 +179,13 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--only", choices=["queue", "lookup"], action="append")
+    ap.add_argument(
+        "--addresses",
+        type=int,
+        default=0,
+        help="look-ups from this many client addresses (X-Forwarded-For through a "
+        "trusted proxy, as behind a load balancer); 0: all from 127.0.0.1",
+    )
     ap.add_argument("--token", help="a receiver's token of the busiest agency (else made here)")
     ap.add_argument(
         "--throttle-lookup",
@@ -197,6 +204,7 @@ def main():
         "CQS_VAR_DIR": tempfile.mkdtemp(),
         "CQS_DEMO": "1",
         "CQS_THROTTLE_LOOKUP": args.throttle_lookup,
+        "CQS_TRUSTED_PROXIES": "127.0.0.1" if args.addresses else "",
     }
     if not args.reuse:
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
@@ -240,7 +248,8 @@ def main():
         token = sh(*CQS, "token", "create", "--user", user, env=env).strip()
     print(
         f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, {n:,} dossiers; queue "
-        f"of {agency} ({open_n:,} open dossiers); CQS_THROTTLE_LOOKUP={args.throttle_lookup}"
+        f"of {agency} ({open_n:,} open dossiers); CQS_THROTTLE_LOOKUP={args.throttle_lookup},"
+        f" look-ups from {args.addresses or 1} address(es)"
     )
     in_process(env, token, codes[0])
     page_sql = (
@@ -298,8 +307,23 @@ def main():
             lookup_lua.write_text(
                 "codes = {" + ",".join(json.dumps(c) for c in codes) + "}\n"
                 "request = function()\n  return wrk.format('GET', '/api/v1/lookup/' .."
-                " codes[math.random(#codes)])\nend\n"
+                " codes[math.random(#codes)], headers)\nend\n"
             )
+            headers = "headers = {}\n"
+            if args.addresses:  # clients behind a trusted proxy: one throttle row each
+                headers = (
+                    "headers = {}\nfunction address()\n"
+                    f"  local n = math.random({args.addresses})\n"
+                    "  return '10.' .. math.floor(n / 65536) .. '.' .."
+                    " (math.floor(n / 256) % 256) .. '.' .. (n % 256)\nend\n"
+                )
+                lua = lookup_lua.read_text().replace(
+                    "request = function()\n",
+                    "request = function()\n  headers['X-Forwarded-For'] = address()\n",
+                )
+            else:
+                lua = lookup_lua.read_text()
+            lookup_lua.write_text(headers + lua)
             wrk(base, 3, queue_lua)  # warm up both workers
             for run in range(1, args.runs + 1):
                 if "queue" in only:

@@ -179,12 +179,26 @@ def hit(scope: str, ident: str, r: Rate, cost: int = 1) -> Decision:
     stays refused)."""
     if r.off:
         return Decision(True, 0.0, 0)
+    sql, params, decide = counting(scope, ident, r, cost)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return decide(*cur.fetchone())
+
+
+def counting(scope: str, ident: str, r: Rate, cost: int = 1):
+    """hit() in parts, for a caller that runs the count inside its own statement (on
+    PostgreSQL a data-modifying WITH: one round trip for the count and the read it guards):
+    (the upsert returning count and previous, its parameters, decide(count, previous))."""
     now = timezone.now().timestamp()
     slot = _window(r, now)
-    with connection.cursor() as cur:
-        cur.execute(_UPSERT, [_key(scope, ident), slot, cost, r.period])
-        count, previous = cur.fetchone()
-    return _decide(r, now, slot, count, previous)
+    return (_UPSERT, [_key(scope, ident), slot, cost, r.period],
+            lambda count, previous: _decide(r, now, slot, count, previous))
+
+
+def refuse(d: Decision, message: str) -> None:
+    """Raise Throttled (429) with `message` when the decision is a refusal."""
+    if not d.allowed:
+        raise Throttled(f"{message} {wait_text(d.retry_after)}", retry_after=d.retry_after)
 
 
 def peek(scope: str, ident: str, r: Rate) -> Decision:
@@ -224,9 +238,7 @@ def refund(scope: str, ident: str, r: Rate, cost: int = 1) -> None:
 
 def check(scope: str, ident: str, r: Rate, message: str) -> None:
     """Count one request; raise Throttled (429) with `message` when it is over the rate."""
-    d = hit(scope, ident, r)
-    if not d.allowed:
-        raise Throttled(f"{message} {wait_text(d.retry_after)}", retry_after=d.retry_after)
+    refuse(hit(scope, ident, r), message)
 
 
 def wait_text(seconds: int) -> str:

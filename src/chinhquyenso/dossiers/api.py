@@ -24,8 +24,8 @@ from .queries import (
     LOOKUP_THROTTLED,
     agency_queue_page,
     agency_register,
+    counted_public_lookup,
     get_visible,
-    public_lookup,
 )
 
 router = Router(tags=["Hồ sơ"])
@@ -318,8 +318,10 @@ def queue(request, filters: Query[QueueFilter]):
 def lookup(request, code: str):
     """Tra cứu công khai tình trạng hồ sơ, không có dữ liệu cá nhân. Giới hạn số lần tra
     cứu theo địa chỉ mạng (CQS_THROTTLE_LOOKUP; quá giới hạn: 429 kèm Retry-After)."""
-    throttle.check_request(request, LOOKUP_SCOPE, "CQS_THROTTLE_LOOKUP", LOOKUP_THROTTLED)
-    d = public_lookup(code)
+    decision, d = counted_public_lookup(code, scope=LOOKUP_SCOPE,
+                                        ident=throttle.client_address(request),
+                                        r=throttle.rate("CQS_THROTTLE_LOOKUP"))
+    throttle.refuse(decision, LOOKUP_THROTTLED)
     if d is None:
         raise NotFound("Không tìm thấy hồ sơ có mã này.")
     return {"code": d["code"],

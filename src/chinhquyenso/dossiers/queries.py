@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
+from chinhquyenso.core import throttle
 from chinhquyenso.directory.models import APPLICANT_ROLES, OFFICER_ROLES, PROVINCE_ROLES
 
 from .models import OPEN_STATUSES, Dossier
@@ -177,6 +178,31 @@ def public_lookup(code: str) -> dict | None:
     for key in ("submitted_at", "received_at", "due_at", "returned_at"):
         found[key] = _aware(found[key])
     return found
+
+
+# The look-up and its per-address count in one statement on PostgreSQL (the throttle's upsert
+# as a data-modifying WITH, the look-up beside it): one round trip, as before the throttle.
+_COUNTED_LOOKUP_SQL = (
+    "WITH hit AS ({upsert}) SELECT hit.count, hit.previous, l.* FROM hit LEFT JOIN ("
+    "SELECT d.code, d.status, d.submitted_at, d.received_at, d.due_at, d.returned_at,"
+    " p.code AS procedure_code, p.name AS procedure_name, a.code AS agency_code,"
+    " a.name AS agency_name FROM dossiers_dossier d"
+    " JOIN catalog_procedure p ON p.id = d.procedure_id"
+    " JOIN directory_agency a ON a.id = d.agency_id WHERE d.code = %s) l ON TRUE"
+)
+
+
+def counted_public_lookup(code: str, *, scope: str, ident: str, r) -> tuple:
+    """(the throttle's decision for `ident`, public_lookup(code)): the request is counted
+    whatever the answer; the caller refuses it (throttle.refuse) before showing anything."""
+    if r.off or connection.vendor != "postgresql" or len(code) > 60:
+        return throttle.hit(scope, ident, r), public_lookup(code)
+    upsert, params, decide = throttle.counting(scope, ident, r)
+    with connection.cursor() as cur:
+        cur.execute(_COUNTED_LOOKUP_SQL.format(upsert=upsert.strip()), [*params, code])
+        row = cur.fetchone()
+    found = dict(zip(_LOOKUP_FIELDS, row[2:], strict=True)) if row[2] is not None else None
+    return decide(row[0], row[1]), found
 
 
 def _aware(value):
