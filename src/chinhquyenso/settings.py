@@ -255,6 +255,9 @@ CQS_OIDC_CLIENT_ID = os.environ.get("CQS_OIDC_CLIENT_ID", "cqs-portal")
 CQS_OIDC_CLIENT_SECRET = os.environ.get("CQS_OIDC_CLIENT_SECRET",
                                         CQS_DEMO_SECRETS["CQS_OIDC_CLIENT_SECRET"])
 CQS_OIDC_SCOPES = os.environ.get("CQS_OIDC_SCOPES", "openid profile address phone email")
+# How long (seconds) the provider's discovery document and keys (JWKS) are kept before they
+# are fetched again; a token signed with a key id not in the kept set fetches them at once.
+CQS_OIDC_JWKS_TTL = int(os.environ.get("CQS_OIDC_JWKS_TTL", "3600"))
 
 
 # The local provider's RSA signing key: OIDC_RSA_PRIVATE_KEY, else var/idp-rsa.pem made by

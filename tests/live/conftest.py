@@ -159,6 +159,8 @@ def platform(tmp_path_factory):
         for name, role, ag in [("citizen", "citizen", None), ("receiver", "receiver", agency),
                                ("receiver2", "receiver", agency)]:
             args = ["user", "add", "--username", name, "--role", role]
+            if role == "citizen":  # the applicant of an online dossier is the account's person
+                args += ["--full-name", "Nguyễn Văn Thử", "--id-number", "001099012345"]
             p.cqs(*(args + (["--agency", ag] if ag else [])))
             p.tokens[name] = p.cqs("token", "create", "--user", name).strip()
         p.start()
