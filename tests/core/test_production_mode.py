@@ -20,9 +20,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CQS = [sys.executable, "-m", "chinhquyenso.cli"]
 # Everything that decides the mode, removed from the inherited environment.
-MODE_VARS = {"CQS_DEMO", "SECRET_KEY", "VNPAY_HASH_SECRET", "CQS_OIDC_CLIENT_SECRET",
-             "CQS_LOCAL_IDP", "CQS_OIDC_ISSUER", "CQS_PUBLIC_URL", "OIDC_RSA_PRIVATE_KEY",
-             "CQS_SECURE_COOKIES", "DEBUG", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}
+MODE_VARS = {
+    "CQS_DEMO",
+    "SECRET_KEY",
+    "VNPAY_HASH_SECRET",
+    "CQS_OIDC_CLIENT_SECRET",
+    "CQS_LOCAL_IDP",
+    "CQS_OIDC_ISSUER",
+    "CQS_PUBLIC_URL",
+    "OIDC_RSA_PRIVATE_KEY",
+    "CQS_SECURE_COOKIES",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "DJANGO_SETTINGS_MODULE",
+}
 PRODUCTION = {
     "SECRET_KEY": "k3v9-Qx7pL2mZ8rT4wY6nB1cF5hJ0sD3gA7eU9iO2yR6tW8qP4zX1vN5bM0",
     "VNPAY_HASH_SECRET": "9F2KQ7XM4T8B1N6R3W5Y0C2V7L9D4S6H",
@@ -35,14 +46,19 @@ DEFAULT_SECRETS = ("SECRET_KEY", "VNPAY_HASH_SECRET", "CQS_OIDC_CLIENT_SECRET")
 
 def platform_env(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in MODE_VARS}
-    env.update({"CQS_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL":
-                f"sqlite:///{tmp_path / 'cqs.sqlite3'}", "PYTHONUNBUFFERED": "1"}, **extra)
+    env.update(
+        {
+            "CQS_VAR_DIR": str(tmp_path / "var"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'cqs.sqlite3'}",
+            "PYTHONUNBUFFERED": "1",
+        },
+        **extra,
+    )
     return env
 
 
 def run(args, env, timeout=120):
-    return subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def test_default_secrets_and_local_provider_refused_naming_each_setting(tmp_path):
@@ -55,8 +71,9 @@ def test_default_secrets_and_local_provider_refused_naming_each_setting(tmp_path
 
 
 def test_one_default_secret_is_enough_to_refuse(tmp_path):
-    env = platform_env(tmp_path, **{**PRODUCTION, "VNPAY_HASH_SECRET":
-                                    "SANDBOXSECRETCHINHQUYENSO2026XYZ"})
+    env = platform_env(
+        tmp_path, **{**PRODUCTION, "VNPAY_HASH_SECRET": "SANDBOXSECRETCHINHQUYENSO2026XYZ"}
+    )
     result = run([*CQS, "check"], env)
     assert result.returncode != 0
     assert "Đặt biến môi trường VNPAY_HASH_SECRET" in result.stderr
@@ -74,8 +91,7 @@ def test_switched_off_local_provider_needs_the_real_issuer(tmp_path):
 
 def test_serve_refuses_to_start_with_the_defaults(tmp_path):
     """`cqs serve` stops at its checks: no server, the reasons on stderr."""
-    result = run([*CQS, "serve", "--port", str(_free_port())], platform_env(tmp_path),
-                 timeout=60)
+    result = run([*CQS, "serve", "--port", str(_free_port())], platform_env(tmp_path), timeout=60)
     assert result.returncode != 0
     assert "Đặt biến môi trường SECRET_KEY" in result.stderr
     assert "Đặt biến môi trường CQS_LOCAL_IDP=0" in result.stderr
@@ -98,15 +114,21 @@ def test_starts_with_real_values(tmp_path):
     assert run([*CQS, "check"], env).returncode == 0
     assert run([sys.executable, "-c", "import chinhquyenso.wsgi"], env).returncode == 0
     port = _free_port()
-    server = subprocess.Popen([*CQS, "serve", "--port", str(port), "--workers", "1"], env=env,
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [*CQS, "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json",
-                                            timeout=5) as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=5
+                ) as response:
                     assert response.status == 200
                     break
             except OSError:
@@ -124,8 +146,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-HTTPS = {**PRODUCTION, "CQS_PUBLIC_URL": "https://dichvucong.example.gov.vn",
-         "ALLOWED_HOSTS": "dichvucong.example.gov.vn"}
+HTTPS = {
+    **PRODUCTION,
+    "CQS_PUBLIC_URL": "https://dichvucong.example.gov.vn",
+    "ALLOWED_HOSTS": "dichvucong.example.gov.vn",
+}
 
 
 def test_check_deploy_passes_in_production_mode(tmp_path):
@@ -139,8 +164,15 @@ def test_check_deploy_in_demo_mode_lists_what_production_needs(tmp_path):
     result = run([*CQS, "check", "--deploy"], platform_env(tmp_path, CQS_DEMO="1"))
     assert result.returncode == 0
     found = set(re.findall(r"\(([\w.]+\.W\d+)\)", result.stderr))
-    assert found == {"cqs.W001", "security.W004", "security.W008", "security.W009",
-                     "security.W012", "security.W016", "oauth2_provider.W008"}
+    assert found == {
+        "cqs.W001",
+        "security.W004",
+        "security.W008",
+        "security.W009",
+        "security.W012",
+        "security.W016",
+        "oauth2_provider.W008",
+    }
 
 
 def test_https_behind_the_proxy_redirects_and_sends_hsts(tmp_path):
@@ -170,9 +202,16 @@ def test_importing_the_settings_writes_nothing(tmp_path):
     """No folder, no key file: not at import, not when the apps load."""
     var = tmp_path / "var"
     env = platform_env(tmp_path, CQS_DEMO="1", DJANGO_SETTINGS_MODULE="chinhquyenso.settings")
-    result = run([sys.executable, "-c", "import django; django.setup()\n"
-                  "from django.conf import settings\n"
-                  "print(settings.VAR_DIR, settings.CQS_LOCAL_IDP)"], env)
+    result = run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup()\n"
+            "from django.conf import settings\n"
+            "print(settings.VAR_DIR, settings.CQS_LOCAL_IDP)",
+        ],
+        env,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(var), "True"]
     assert not var.exists()
@@ -195,7 +234,11 @@ def test_local_provider_key_made_by_init_and_read_when_signing(tmp_path, setting
 def test_settings_load_where_the_var_folder_cannot_be_made(tmp_path):
     """A read-only deployment (here CQS_VAR_DIR under a file, which no one can create)."""
     (tmp_path / "file").write_text("")
-    env = platform_env(tmp_path, CQS_DEMO="1", DJANGO_SETTINGS_MODULE="chinhquyenso.settings",
-                       CQS_VAR_DIR=str(tmp_path / "file" / "var"))
+    env = platform_env(
+        tmp_path,
+        CQS_DEMO="1",
+        DJANGO_SETTINGS_MODULE="chinhquyenso.settings",
+        CQS_VAR_DIR=str(tmp_path / "file" / "var"),
+    )
     result = run([sys.executable, "-c", "import django; django.setup()"], env)
     assert result.returncode == 0, result.stderr

@@ -30,26 +30,35 @@ def production_secrets(app_configs=None, **kwargs):
     for name, purpose in SECRETS.items():
         value = getattr(settings, name, "")
         if not value or value == published.get(name):
-            errors.append(checks.Error(
-                f"{name} ({purpose}) đang là giá trị mặc định công khai trong mã nguồn: "
-                "ai cũng biết, ai cũng giả mạo được.",
-                hint=f"Đặt biến môi trường {name} bằng một giá trị bí mật riêng của tỉnh "
-                     "(hoặc CQS_DEMO=1 khi chỉ chạy thử).",
-                id="cqs.E001"))
+            errors.append(
+                checks.Error(
+                    f"{name} ({purpose}) đang là giá trị mặc định công khai trong mã nguồn: "
+                    "ai cũng biết, ai cũng giả mạo được.",
+                    hint=f"Đặt biến môi trường {name} bằng một giá trị bí mật riêng của tỉnh "
+                    "(hoặc CQS_DEMO=1 khi chỉ chạy thử).",
+                    id="cqs.E001",
+                )
+            )
     if settings.CQS_LOCAL_IDP:
-        errors.append(checks.Error(
-            "Nhà cung cấp định danh cục bộ (/idp/, tài khoản công dân mẫu) đang bật: ai cũng "
-            "đăng nhập được bằng tài khoản mẫu.",
-            hint="Đặt biến môi trường CQS_LOCAL_IDP=0 và khai báo nhà cung cấp định danh thật "
-                 "(VNeID / SSO Cổng DVC quốc gia): CQS_OIDC_ISSUER, CQS_OIDC_CLIENT_ID, "
-                 "CQS_OIDC_CLIENT_SECRET (hoặc CQS_DEMO=1 khi chỉ chạy thử).",
-            id="cqs.E002"))
+        errors.append(
+            checks.Error(
+                "Nhà cung cấp định danh cục bộ (/idp/, tài khoản công dân mẫu) đang bật: ai cũng "
+                "đăng nhập được bằng tài khoản mẫu.",
+                hint="Đặt biến môi trường CQS_LOCAL_IDP=0 và khai báo nhà cung cấp định danh thật "
+                "(VNeID / SSO Cổng DVC quốc gia): CQS_OIDC_ISSUER, CQS_OIDC_CLIENT_ID, "
+                "CQS_OIDC_CLIENT_SECRET (hoặc CQS_DEMO=1 khi chỉ chạy thử).",
+                id="cqs.E002",
+            )
+        )
     elif settings.CQS_OIDC_ISSUER == f"{settings.CQS_PUBLIC_URL}/idp":
-        errors.append(checks.Error(
-            "CQS_OIDC_ISSUER trỏ tới nhà cung cấp định danh cục bộ đã tắt.",
-            hint="Đặt biến môi trường CQS_OIDC_ISSUER bằng địa chỉ nhà cung cấp định danh thật "
-                 "(VNeID / SSO Cổng DVC quốc gia).",
-            id="cqs.E003"))
+        errors.append(
+            checks.Error(
+                "CQS_OIDC_ISSUER trỏ tới nhà cung cấp định danh cục bộ đã tắt.",
+                hint="Đặt biến môi trường CQS_OIDC_ISSUER bằng địa chỉ nhà cung cấp định danh thật "
+                "(VNeID / SSO Cổng DVC quốc gia).",
+                id="cqs.E003",
+            )
+        )
     return errors
 
 
@@ -58,10 +67,14 @@ def demo_mode(app_configs=None, **kwargs):
     """cqs.W001 (`check --deploy` only): demo mode is on."""
     if not settings.CQS_DEMO:
         return []
-    return [checks.Warning(
-        "Đang chạy ở chế độ trình diễn (CQS_DEMO=1): chấp nhận khóa bí mật mặc định công khai "
-        "và nhà cung cấp định danh cục bộ.",
-        hint="Bỏ CQS_DEMO khi triển khai thật.", id="cqs.W001")]
+    return [
+        checks.Warning(
+            "Đang chạy ở chế độ trình diễn (CQS_DEMO=1): chấp nhận khóa bí mật mặc định công khai "
+            "và nhà cung cấp định danh cục bộ.",
+            hint="Bỏ CQS_DEMO khi triển khai thật.",
+            id="cqs.W001",
+        )
+    ]
 
 
 def refuse_unsafe_start() -> None:
@@ -69,4 +82,5 @@ def refuse_unsafe_start() -> None:
     errors = [m for m in checks.run_checks(tags=[checks.Tags.security]) if m.is_serious()]
     if errors:
         raise ImproperlyConfigured(
-            "Nền tảng không khởi động:\n" + "\n".join(str(e) for e in errors))
+            "Nền tảng không khởi động:\n" + "\n".join(str(e) for e in errors)
+        )
