@@ -30,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import fixedsql
 from .models import AccessRecord, AuditHead, AuditRecord
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,8 @@ def record(*, actor=None, verb: str, target=None, data: dict | None = None, acto
     """Append one record, in the caller's transaction: a plain insert, unlinked (no place in
     the chain yet, no shared lock). It is linked after commit by `link_pending()`."""
     actor_id = actor.pk if actor is not None and actor.pk else None
-    return AuditRecord.objects.create(
+    return fixedsql.insert_later(
+        AuditRecord,
         at=timezone.now(),
         actor_id=actor_id,
         actor_label=actor_label or (actor.get_username() if actor_id else "system"),
@@ -481,7 +483,8 @@ def record_access(
         and getattr(actor, "id_number", "") == citizen_id_number
     ):
         return None
-    return AccessRecord.objects.create(
+    return fixedsql.insert(
+        AccessRecord,
         at=timezone.now(),
         actor_id=actor.pk,
         actor_label=actor.get_username()[:150],

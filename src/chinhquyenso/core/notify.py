@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks import task
 
+from . import fixedsql
 from .models import Notification
 
 log = logging.getLogger("chinhquyenso.notify")
@@ -48,8 +49,9 @@ def text_channel() -> TextChannel:
 def notify(*, user, title: str, body: str = "", link: str = "", email: str = "",
            phone: str = "") -> Notification:
     """Queue one message to `user` (inbox now, e-mail/text after commit)."""
-    n = Notification.objects.create(
-        user=user, title=title[:200], body=body, link=link, created_at=timezone.now(),
+    n = fixedsql.insert(
+        Notification, user_id=user.pk, title=title[:200], body=body, link=link,
+        created_at=timezone.now(),
         email_to=(email or user.email or "")[:150], phone_to=(phone or user.phone or "")[:20],
     )
     deliver_task.enqueue(ids=[n.pk])

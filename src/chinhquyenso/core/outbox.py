@@ -2,11 +2,13 @@
 
 from django.utils import timezone
 
+from . import fixedsql
 from .models import OutboxEvent
 
 
 def publish(topic: str, aggregate, payload: dict | None = None) -> OutboxEvent:
-    return OutboxEvent.objects.create(
+    return fixedsql.insert_later(
+        OutboxEvent,
         topic=topic,
         aggregate_type=aggregate._meta.label_lower,
         aggregate_id=str(getattr(aggregate, "code", None) or aggregate.pk),

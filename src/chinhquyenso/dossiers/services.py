@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chinhquyenso.catalog.queries import procedure_reference
-from chinhquyenso.core import audit, outbox
+from chinhquyenso.core import audit, fixedsql, outbox
 from chinhquyenso.core.calendar import calendar_for
 from chinhquyenso.core.dates import check_date
 from chinhquyenso.core.errors import (
@@ -135,8 +135,8 @@ def _record(*, actor, dossier: Dossier, action: str, from_status, note: str = ""
     """History event + audit link + outbox event for one change, in the caller's transaction."""
     at = at or timezone.now()
     payload = {"status": dossier.status, "from_status": from_status, **(data or {})}
-    DossierEvent.objects.create(
-        dossier=dossier, at=at, action=action, from_status=from_status,
+    fixedsql.insert_later(
+        DossierEvent, dossier_id=dossier.pk, at=at, action=action, from_status=from_status,
         to_status=dossier.status, actor=actor if actor and actor.pk else None,
         actor_label=_label(actor), note=note, data=data or {},
     )
@@ -564,7 +564,7 @@ def record_payment(*, dossier: Dossier, amount: int, at: datetime, online: bool 
             dossier.status = _transition(dossier, "confirm-payment")
             _resume_clock(dossier, at)
             fields += ["status", "resume_status", "paused_at", "paused_minutes", "due_at"]
-        dossier.save(update_fields=fields)
+        fixedsql.save_fields(dossier, fields)
         _record(actor=None, dossier=dossier, action="pay", from_status=old,
                 data={"amount": amount, "online": online, "reference": reference}, at=at)
     return first

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from chinhquyenso.catalog.models import Procedure
+from chinhquyenso.core import fixedsql
+from chinhquyenso.directory.models import Agency
+from chinhquyenso.dossiers.models import Dossier
 from chinhquyenso.dossiers.queries import can_see
 
 from . import receipts
@@ -15,6 +21,46 @@ from .models import OrderStatus, PaymentOrder, Receipt, RefundRequest, RefundSta
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 PENDING_AFTER = timedelta(minutes=15)
+
+
+# The order a gateway's notice names, with what settling it reads: its dossier (without the
+# form, the only large column), the dossier's procedure (its name, for the receipt) and the
+# agency (code and name). One fixed statement, the order and the dossier locked (issue 10 §7:
+# the ORM compiled this four-table read in about 2 ms on every IPN, ten times its run time).
+_SETTLING = (
+    fixedsql.part(PaymentOrder, "o"),
+    fixedsql.part(Dossier, "d", exclude={"form"}),
+    fixedsql.part(Procedure, "p", only={"code", "name"}),
+    fixedsql.part(Agency, "a", only={"code", "name"}),
+)
+
+
+@cache
+def _settling_sql(vendor: str) -> str:
+    return (
+        f"SELECT {fixedsql.select_list(*_SETTLING)} FROM payments_paymentorder o"
+        " JOIN dossiers_dossier d ON d.id = o.dossier_id"
+        " JOIN catalog_procedure p ON p.id = d.procedure_id"
+        " JOIN directory_agency a ON a.id = o.agency_id"
+        " WHERE o.txn_ref = %s" + fixedsql.lock_clause("o", "d")
+    )
+
+
+def order_to_settle(txn_ref: str) -> PaymentOrder | None:
+    """The order with this reference, locked with its dossier until the end of the caller's
+    transaction, its dossier (with the procedure) and agency loaded; None if there is none."""
+    if not txn_ref or len(txn_ref) > 40:
+        return None
+    sql = _settling_sql(connection.vendor)
+    with connection.cursor() as cur:
+        cur.execute(sql, [txn_ref])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    order, dossier, procedure, agency = fixedsql.instances(row, *_SETTLING)
+    dossier.procedure = procedure
+    order.dossier, order.agency = dossier, agency
+    return order
 
 
 def receipt_url(receipt: Receipt) -> str:

@@ -15,14 +15,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chinhquyenso.core import audit, outbox
+from chinhquyenso.core import audit, fixedsql, outbox
 from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.text import fold
 from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.models import Dossier, Status
 from chinhquyenso.dossiers.queries import can_see
 
-from . import receipts, vnpay
+from . import queries, receipts, vnpay
 from .gateways import GatewayError, VnpayGateway, gateway_for
 from .models import (
     CallbackLog,
@@ -79,8 +79,8 @@ def create_payment(*, actor, dossier, ip_addr: str) -> tuple[PaymentOrder, str]:
 
 
 def _answer(params: dict, code: str, reason: str, txn_ref: str = "") -> dict:
-    CallbackLog.objects.create(gateway="vnpay", received_at=timezone.now(), txn_ref=txn_ref[:40],
-                               params=params, answer=code, reason=reason)
+    fixedsql.insert_later(CallbackLog, gateway="vnpay", received_at=timezone.now(),
+                          txn_ref=txn_ref[:40], params=params, answer=code, reason=reason)
     if code not in {vnpay.IPN_CONFIRMED}:
         log.warning("IPN %s refused with %s: %s", txn_ref, code, reason)
     return vnpay.ipn_response(code)
@@ -111,9 +111,7 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
     with transaction.atomic():
         # One read of the order and its dossier, both locked: the same IPN delivered ten
         # times at once is serialised here, so it confirms once and answers 02 after.
-        order = (PaymentOrder.objects.select_for_update(of=("self", "dossier"))
-                 .select_related("agency", "dossier__procedure").defer(*UNUSED)
-                 .filter(txn_ref=txn_ref).first())
+        order = queries.order_to_settle(txn_ref)
         gateway = gateway_for(order.agency) if order else VnpayGateway()
         if not gateway.verify_callback(params):
             return _answer(params, vnpay.IPN_INVALID_SIGNATURE, "chữ ký không hợp lệ", txn_ref)
@@ -131,15 +129,13 @@ def handle_vnpay_ipn(*, params: dict) -> dict:
         if amount != order.amount:
             return _answer(params, vnpay.IPN_INVALID_AMOUNT,
                            f"số tiền {amount} khác đơn {order.amount}", txn_ref)
-        code, reason = _settle(order, params, success, at)
-        return _answer(params, code, reason, txn_ref)
+        # The writes of settling (order, ledger, dossier, history, outbox, audit, receipt,
+        # callback log) go to PostgreSQL in one round trip, not one each (issue 10 §2's floor).
+        with fixedsql.pipelined():
+            code, reason = _settle(order, params, success, at)
+            return _answer(params, code, reason, txn_ref)
 
 
-# What settling an order never reads: the large columns of its dossier and procedure.
-UNUSED = ("dossier__form", "dossier__procedure__form", "dossier__procedure__legal_basis",
-          "dossier__procedure__search_text", "dossier__procedure__fee_note",
-          "dossier__procedure__result", "dossier__procedure__source",
-          "dossier__procedure__note")
 CONFIRMED = "đã xác nhận thanh toán"
 DUPLICATE = "thanh toán trùng: hồ sơ đã được thanh toán trước đó, cần hoàn tiền đơn này"
 SETTLED = {OrderStatus.PAID, OrderStatus.REFUNDED}
@@ -165,10 +161,10 @@ def _settle(order: PaymentOrder, params: dict, success: bool, at) -> tuple[str, 
         order.status = OrderStatus.FAILED
         order.gateway_txn_no = str(params.get("vnp_TransactionNo") or "")[:40]
         order.bank_code = str(params.get("vnp_BankCode") or "")[:20]
-        order.save(update_fields=["status", "gateway_txn_no", "bank_code"])
-        LedgerEntry.objects.create(order=order, kind=EntryKind.FAILED, amount=order.amount,
-                                   at=at, raw=params,
-                                   note=f"vnp_ResponseCode={params.get('vnp_ResponseCode')}")
+        fixedsql.save_fields(order, ["status", "gateway_txn_no", "bank_code"])
+        fixedsql.insert_later(LedgerEntry, order_id=order.pk, kind=EntryKind.FAILED,
+                              amount=order.amount, at=at, raw=params,
+                              note=f"vnp_ResponseCode={params.get('vnp_ResponseCode')}")
         return vnpay.IPN_CONFIRMED, "giao dịch không thành công"
     dossier = order.dossier
     if dossier.paid_online:
@@ -181,13 +177,13 @@ def _settle(order: PaymentOrder, params: dict, success: bool, at) -> tuple[str, 
     order.status, order.paid_at, order.refund_flag = OrderStatus.PAID, at, flag
     order.gateway_txn_no = str(params.get("vnp_TransactionNo") or "")[:40]
     order.bank_code = str(params.get("vnp_BankCode") or "")[:20]
-    order.save(update_fields=["status", "paid_at", "gateway_txn_no", "bank_code",
-                              "refund_flag"])
+    fixedsql.save_fields(order, ["status", "paid_at", "gateway_txn_no", "bank_code",
+                                 "refund_flag"])
     note = f"vnp_ResponseCode={params.get('vnp_ResponseCode')}"
     if before != OrderStatus.PENDING or at > order.expires_at:
         note += f" (nhận sau khi đơn {'hết hạn' if at > order.expires_at else before})"
-    LedgerEntry.objects.create(order=order, kind=EntryKind.CONFIRMED, amount=order.amount,
-                               at=at, raw=params, note=note[:255])
+    fixedsql.insert_later(LedgerEntry, order_id=order.pk, kind=EntryKind.CONFIRMED,
+                          amount=order.amount, at=at, raw=params, note=note[:255])
     if flag:
         log.warning("Payment %s received but not taken by dossier %s: %s", order.txn_ref,
                     dossier.code, flag)
@@ -205,8 +201,8 @@ def issue_receipt(*, order: PaymentOrder, at) -> Receipt:
     and a reader asking for it first numbers it (receipts.ensure_number)."""
     d, agency = order.dossier, order.agency
     issuer = receipts.issuer_settings(agency.code)
-    return Receipt.objects.create(
-        order=order, dossier_id=order.dossier_id, agency_id=order.agency_id,
+    return fixedsql.insert_later(
+        Receipt, order_id=order.pk, dossier_id=order.dossier_id, agency_id=order.agency_id,
         form_symbol=receipts.FORM_SYMBOL, series=receipts.series_for(issuer["letters"], at),
         number=None, token=receipts.new_token(), issued_at=at, amount=order.amount,
         fee_name=d.procedure.name[:500], payer_name=d.applicant_name,
@@ -246,9 +242,7 @@ def _query_one(order: PaymentOrder, at) -> str:
         log.warning("querydr %s failed: %s", order.txn_ref, exc)
         return "error"
     with transaction.atomic():
-        order = (PaymentOrder.objects.select_for_update(of=("self", "dossier"))
-                 .select_related("agency", "dossier__procedure").defer(*UNUSED)
-                 .get(pk=order.pk))
+        order = queries.order_to_settle(order.txn_ref)
         if order.status != OrderStatus.PENDING:
             return ""  # settled meanwhile (the IPN arrived)
         status = answer.get("vnp_TransactionStatus")
