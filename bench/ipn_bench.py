@@ -166,6 +166,8 @@ def main():
     ap.add_argument("--db", default="cqs_bench", help="database name on 127.0.0.1:5432")
     ap.add_argument("--connections", type=int, default=16,
                     help="concurrent callers (wrk connections, pgbench clients)")
+    ap.add_argument("--workers", type=int, default=2, help="granian worker processes")
+    ap.add_argument("--threads", type=int, default=4, help="blocking threads per worker")
     args = ap.parse_args()
     api_bench.CONNECTIONS = args.connections
     print(f"{args.connections} concurrent connections")
@@ -207,7 +209,8 @@ def main():
                   "vnp_TransactionStatus": "00", "vnp_TxnRef": ref}
         queries.append(vnpay.signed_query(params, SECRET))
     port = free_port()
-    server = subprocess.Popen([*CQS, "serve", "--port", str(port), "--workers", "2"], env=env,
+    server = subprocess.Popen([*CQS, "serve", "--port", str(port), "--workers", str(args.workers),
+                               "--threads", str(args.threads)], env=env,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     try:

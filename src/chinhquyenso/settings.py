@@ -314,6 +314,8 @@ CQS_PERIODIC_JOBS = [
     # The audit trail: linking the records written since, and the signed checkpoint (X-Road
     # time-stamps its message log in batches once a minute by default; ADR 0004).
     ("chinhquyenso.core.audit.link_job", 2),
+    # Throttle counters not touched for two days (`cqs throttle purge` by hand).
+    ("chinhquyenso.core.throttle.purge", 3600),
     ("chinhquyenso.core.audit.checkpoint_job",
      float(os.environ.get("CQS_AUDIT_CHECKPOINT_SECONDS", "600"))),
 ]

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,13 @@ MODE_VARS = {
     "DEBUG",
     "ALLOWED_HOSTS",
     "DJANGO_SETTINGS_MODULE",
+    "CQS_AUDIT_SIGNING_KEY",
+    "CQS_AUDIT_SIGNING_KEY_FILE",
+    "CQS_SIGNING_KEY",
+    "CQS_SIGNING_CERT",
+    "VNPAY_TMN_CODE",
+    "VNPAY_PAYMENT_URL",
+    "VNPAY_API_URL",
 }
 PRODUCTION = {
     "SECRET_KEY": "k3v9-Qx7pL2mZ8rT4wY6nB1cF5hJ0sD3gA7eU9iO2yR6tW8qP4zX1vN5bM0",
@@ -40,6 +48,9 @@ PRODUCTION = {
     "CQS_OIDC_CLIENT_SECRET": "a8f3c1e9b7d5f2a4c6e8b0d2f4a6c8e0",
     "CQS_LOCAL_IDP": "0",
     "CQS_OIDC_ISSUER": "https://sso.dichvucong.example.gov.vn",
+    "VNPAY_TMN_CODE": "HPDVC001",
+    "VNPAY_PAYMENT_URL": "https://pay.vnpay.vn/vpcpay.html",
+    "VNPAY_API_URL": "https://pay.vnpay.vn/merchant_webapi/api/transaction",
 }
 DEFAULT_SECRETS = ("SECRET_KEY", "VNPAY_HASH_SECRET", "CQS_OIDC_CLIENT_SECRET")
 
@@ -54,7 +65,43 @@ def platform_env(tmp_path, **extra) -> dict:
         },
         **extra,
     )
+    if extra.get("SECRET_KEY") == PRODUCTION["SECRET_KEY"]:  # production: the province's keys
+        env = {**_keys(tmp_path), **env}
     return env
+
+
+def _keys(tmp_path) -> dict:
+    """The province's own keys, as files outside the database: the audit checkpoints'
+    Ed25519 key, and a key and certificate for receipts (self-signed here; the Government
+    CA's in production)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.x509.oid import NameOID
+
+    folder = tmp_path / "keys"
+    folder.mkdir(exist_ok=True)
+    pem = serialization.Encoding.PEM
+    pkcs8, none = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    (folder / "audit.pem").write_bytes(
+        ed25519.Ed25519PrivateKey.generate().private_bytes(pem, pkcs8, none)
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sở Tài chính Hải Phòng (thử)")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "sign-key.pem").write_bytes(key.private_bytes(pem, pkcs8, none))
+    (folder / "sign-cert.pem").write_bytes(cert.public_bytes(pem))
+    return {
+        "CQS_AUDIT_SIGNING_KEY_FILE": str(folder / "audit.pem"),
+        "CQS_SIGNING_KEY": str(folder / "sign-key.pem"),
+        "CQS_SIGNING_CERT": str(folder / "sign-cert.pem"),
+    }
 
 
 def run(args, env, timeout=120):
@@ -79,6 +126,28 @@ def test_one_default_secret_is_enough_to_refuse(tmp_path):
     assert "Đặt biến môi trường VNPAY_HASH_SECRET" in result.stderr
     assert "Đặt biến môi trường SECRET_KEY" not in result.stderr
     assert "CQS_LOCAL_IDP" not in result.stderr
+
+
+def test_demo_keys_and_the_local_payment_sandbox_refused_naming_each_setting(tmp_path):
+    """Outside demo mode the platform does not make its own audit or receipt keys, and does
+    not send citizens' payments to the local sandbox."""
+    env = platform_env(tmp_path, **PRODUCTION)
+    for name in ("CQS_AUDIT_SIGNING_KEY_FILE", "CQS_SIGNING_CERT", "VNPAY_TMN_CODE",
+                 "VNPAY_PAYMENT_URL"):
+        del env[name]
+    result = run([*CQS, "check"], env)
+    assert result.returncode != 0
+    out = result.stderr
+    assert "Đặt biến môi trường CQS_AUDIT_SIGNING_KEY_FILE" in out
+    assert "CQS_SIGNING_KEY và CQS_SIGNING_CERT" in out
+    assert "cổng thử nghiệm cục bộ" in out
+    assert "Đặt biến môi trường VNPAY_PAYMENT_URL, VNPAY_TMN_CODE" in out
+    # A key file that is not there is named too.
+    env = platform_env(tmp_path, **PRODUCTION)
+    env["CQS_SIGNING_KEY"] = str(tmp_path / "khong-co.pem")
+    result = run([*CQS, "check"], env)
+    assert result.returncode != 0
+    assert "CQS_SIGNING_KEY trỏ tới tệp không tồn tại" in result.stderr
 
 
 def test_switched_off_local_provider_needs_the_real_issuer(tmp_path):

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chinhquyenso.core.errors import NotAuthenticated
+from chinhquyenso.core.models import AuditRecord
 from chinhquyenso.directory import services
 from chinhquyenso.directory.models import ApiToken
 from tests.conftest import ApiClient
@@ -94,6 +95,29 @@ def test_password_change_revokes_the_tokens(people):
         "mat-khau-khac-dai",
     )
     assert not _works(token)
+
+
+def test_every_way_of_setting_a_password_revokes_the_tokens(people, monkeypatch):
+    """Django's own `changepassword` (`cqs changepassword tn`) and anything else that calls
+    set_password() and save(): the tokens end too, and the audit trail says why."""
+    token = services.create_token(user=people["receiver"])
+    answers = iter(["mat-khau-qua-lenh-dai", "mat-khau-qua-lenh-dai"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    call_command("changepassword", "tn")
+    assert not _works(token)
+    assert AuditRecord.objects.filter(verb="token.revoke", target_id=str(people["receiver"].pk),
+                                      data__reason="password").exists()
+    token = services.create_token(user=people["receiver"])
+    user = people["receiver"]
+    user.refresh_from_db()
+    user.set_password("mot-mat-khau-nua-dai")
+    user.save()
+    assert not _works(token)
+    # Saving without a new password, or a new account, revokes nothing.
+    token = services.create_token(user=people["receiver"])
+    user.full_name = "Trần Thị Tiếp Nhận"
+    user.save()
+    assert _works(token)
 
 
 def test_unchanged_user_add_keeps_the_tokens(people):

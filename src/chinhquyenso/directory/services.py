@@ -264,6 +264,18 @@ def _revoke_all_tokens(*, actor, user: User, reason: str) -> int:
     return n
 
 
+def password_saved(sender, instance: User, created: bool, **kwargs) -> None:
+    """post_save of User: a password set with set_password() and saved outside
+    change_credentials (Django's `changepassword` command, its password forms) revokes the
+    account's tokens too. AbstractBaseUser keeps the new raw password in `_password` until its
+    save() has run, so this sees it; change_credentials updates rows without save() and
+    revokes itself."""
+    if created or getattr(instance, "_password", None) is None:
+        return
+    with transaction.atomic():
+        _revoke_all_tokens(actor=None, user=instance, reason="password")
+
+
 def change_credentials(*, actor=None, user: User, role: str | None = None,
                        password: str | None = None, reason: str = "") -> User:
     """The one place where an account's role or password changes: the change and the
