@@ -88,7 +88,7 @@ def main():
     ap.add_argument("--queue-dossiers", type=int, default=5_000_000)
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2, help="granian worker processes")
-    ap.add_argument("--threads", type=int, default=4, help="blocking threads per worker")
+    ap.add_argument("--threads", type=int, default=2, help="blocking threads per worker")
     ap.add_argument("--reuse", action="store_true", help="keep an existing cqs_bench database")
     ap.add_argument("--db", default="cqs_bench",
                     help="database name (another name keeps parallel runs apart)")

@@ -167,7 +167,7 @@ def main():
     ap.add_argument("--connections", type=int, default=16,
                     help="concurrent callers (wrk connections, pgbench clients)")
     ap.add_argument("--workers", type=int, default=2, help="granian worker processes")
-    ap.add_argument("--threads", type=int, default=4, help="blocking threads per worker")
+    ap.add_argument("--threads", type=int, default=2, help="blocking threads per worker")
     args = ap.parse_args()
     api_bench.CONNECTIONS = args.connections
     print(f"{args.connections} concurrent connections")

@@ -177,7 +177,7 @@ def main():
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", choices=["queue", "lookup"], action="append")
     ap.add_argument(
         "--addresses",

@@ -12,7 +12,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", 2)))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 4)))
+        # Two threads per worker: one runs Python while the other waits on PostgreSQL. More
+        # make requests queue for the GIL (on 2 cores, 4 threads doubled the look-up's p99:
+        # docs/performance.md, 2026-12-07).
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 2)))
 
     def handle(self, *args, host, port, workers, threads, **opts):
         from django.conf import settings
