@@ -19,7 +19,7 @@ from chinhquyenso.directory.models import Role
 from chinhquyenso.dossiers import documents
 from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.documents import step_result
-from chinhquyenso.dossiers.models import OPEN_STATUSES, Status
+from chinhquyenso.dossiers.models import ENDED_WITHOUT_RESULT, OPEN_STATUSES, Status
 from chinhquyenso.dossiers.queries import get_visible
 
 from . import queries
@@ -46,16 +46,6 @@ DONE_LABELS = {
     "extend": "Đã lập văn bản xin lỗi và hẹn lại ngày trả",
     "return-result": "Đã trả kết quả",
 }
-FORM_TITLES = {
-    "01": "Mẫu 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
-    "02": "Mẫu 02 — Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
-    "03": "Mẫu 03 — Phiếu từ chối tiếp nhận giải quyết hồ sơ",
-    "04": "Mẫu 04 — Phiếu xin lỗi và hẹn lại ngày trả kết quả",
-    "05": "Mẫu 05 — Phiếu dừng giải quyết hồ sơ",
-    "06": "Mẫu 06 — Phiếu kiểm soát quá trình giải quyết hồ sơ",
-}
-
-
 def _flag(request, name: str) -> bool:
     return request.GET.get(name) in {"1", "on", "true"}
 
@@ -152,28 +142,12 @@ def _detail_context(request, d, at) -> dict:
         "action_set": set(actions),
         "agencies": dossier_services.forward_agencies(d).only("code", "name")
         if "forward" in actions else [],
-        "forms": _available_forms(d, page),
+        "forms": [(n, f"Mẫu {n} — {title}")
+                  for n, title in documents.forms_for(request.user, d)],
         "overdue": bool(d.due_at and d.status in OPEN_STATUSES and d.due_at < at),
-        "refund": d.paid_online and d.status in {Status.REFUSED, Status.STOPPED},
+        "refund": d.paid_online and d.status in ENDED_WITHOUT_RESULT,
         "is_officer": request.user.is_officer,
     }
-
-
-def _available_forms(d, page) -> list[tuple[str, str]]:
-    have = []
-    if d.received_at:
-        have.append("01")
-    if page["supplements"]:
-        have.append("02")
-    if d.status == Status.REFUSED:
-        have.append("03")
-    if page["extension"] is not None:
-        have.append("04")
-    if d.status in {Status.WITHDRAWN, Status.STOPPED}:
-        have.append("05")
-    if d.received_at:
-        have.append("06")
-    return [(n, FORM_TITLES[n]) for n in have]
 
 
 def _record_read(request, d, what: str, detail: str = "") -> None:

@@ -340,10 +340,13 @@ def _pdf(data: bytes, filename: str) -> HttpResponse:
             openapi_extra={"responses": {200: {"description": "PDF",
                                                "content": {"application/pdf": {}}}}})
 def dossier_form(request, code: str, number: str):
-    """Mẫu 01–06 của Thông tư 03/2025/TT-VPCP cho hồ sơ này, dạng PDF."""
+    """Mẫu 01–06 của Thông tư 03/2025/TT-VPCP cho hồ sơ này, dạng PDF. Người nộp nhận các mẫu
+    gửi cho mình (01–05); mẫu 06 (phiếu kiểm soát quá trình) dành cho cán bộ."""
     d = get_visible(request.auth, code)
     if d is None:
         raise NotFound("Không tìm thấy hồ sơ.")
+    if number in documents.DOSSIER_FORMS and not documents.may_have_form(request.auth, number):
+        raise PermissionDenied(f"Mẫu {number} là giấy tờ nội bộ của cơ quan giải quyết hồ sơ.")
     data = documents.render_form(d, number)
     _record_read(request, d, "api.form.pdf", f"Mẫu {number}")
     return _pdf(data, f"mau-{number}-{d.code}.pdf")

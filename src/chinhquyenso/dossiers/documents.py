@@ -11,9 +11,52 @@ from django.db.models import Min
 from chinhquyenso.core.errors import Conflict, NotFound, ValidationFailed
 
 from . import pdfforms as pf
-from .models import Dossier, DossierEvent, Status
+from .models import STOPPED_STATUSES, Dossier, DossierEvent, Status
 
 FORM_NUMBERS = tuple(pf.FORMS)  # "01" … "07"
+# Who gets which form. Mẫu 01–05 are issued to the applicant (the receipt, the supplement
+# request, the refusal, the apology, the stop notice: Circular 03/2025/TT-VPCP, Phụ lục I);
+# Mẫu 06, the process-control sheet, travels with the dossier between the units that handle
+# it (it names the officers who handed it over); Mẫu 07 is the agency's register.
+APPLICANT_FORMS = ("01", "02", "03", "04", "05")
+DOSSIER_FORMS = ("01", "02", "03", "04", "05", "06")
+# Why a form does not exist yet for a dossier (409).
+NOT_YET = {
+    "01": "Hồ sơ chưa được tiếp nhận nên chưa có giấy tiếp nhận, hẹn trả.",
+    "02": "Hồ sơ chưa có yêu cầu bổ sung.",
+    "03": "Hồ sơ không bị từ chối tiếp nhận.",
+    "04": "Hồ sơ chưa có văn bản xin lỗi, hẹn lại ngày trả.",
+    "05": "Hồ sơ không bị dừng giải quyết.",
+    "06": "Hồ sơ chưa được tiếp nhận.",
+}
+
+
+def form_exists(d: Dossier, number: str) -> bool:
+    """The dossier has reached the point where form `number` exists."""
+    if number in ("01", "06"):
+        return d.received_at is not None
+    if number == "02":
+        return d.supplements.exists()
+    if number == "03":
+        return d.status == Status.REFUSED
+    if number == "04":
+        return hasattr(d, "extension")
+    if number == "05":
+        return d.status in STOPPED_STATUSES
+    return False
+
+
+def may_have_form(user, number: str) -> bool:
+    """The applicant (and the person filing for them) gets the forms issued to them; officers
+    who may see the dossier get every form of it."""
+    return number in (APPLICANT_FORMS if getattr(user, "is_applicant", True) else DOSSIER_FORMS)
+
+
+def forms_for(user, d: Dossier) -> list[tuple[str, str]]:
+    """The forms of this dossier `user` may download now: [(number, title)] (the portal, the
+    back office and the API list the same)."""
+    return [(n, pf.FORMS[n]) for n in DOSSIER_FORMS
+            if may_have_form(user, n) and form_exists(d, n)]
 
 
 def _days(value: Decimal):
@@ -55,40 +98,30 @@ def render_form(d: Dossier, number: str) -> bytes:
         raise NotFound(f"Không có mẫu số «{number}»; các mẫu: {', '.join(FORM_NUMBERS)}.")
     if number == "07":
         raise ValidationFailed("Mẫu 07 (sổ theo dõi) là sổ của cơ quan: dùng /api/v1/register.")
+    if not form_exists(d, number):
+        raise Conflict(NOT_YET[number])
     info = _info(d)
     if number == "01":
-        if d.received_at is None:
-            raise Conflict("Hồ sơ chưa được tiếp nhận nên chưa có giấy tiếp nhận, hẹn trả.")
         components = [pf.Component(a.original_name) for a in d.attachments.order_by("created_at")
                       if a.purpose == "submission"]
         return pf.render_receipt(info, components, lookup_url(d.code))
     if number == "02":
         sup = d.supplements.order_by("-id").first()
-        if sup is None:
-            raise Conflict("Hồ sơ chưa có yêu cầu bổ sung.")
         officer = sup.requested_by.full_name if sup.requested_by else ""
         return pf.render_supplement_request(info, sup.items, officer, sup.requested_at)
     if number == "03":
-        if d.status != Status.REFUSED:
-            raise Conflict("Hồ sơ không bị từ chối tiếp nhận.")
         e = _last_event(d, "refuse")
         return pf.render_refusal(info, e.note, e.actor_label, e.at)
     if number == "04":
-        ext = getattr(d, "extension", None)
-        if ext is None:
-            raise Conflict("Hồ sơ chưa có văn bản xin lỗi, hẹn lại ngày trả.")
+        ext = d.extension
         info = pf.DossierInfo(**{**info.__dict__, "due_at": ext.old_due_at})
         return pf.render_apology(info, ext.reason, ext.new_due_at,
                                  ext.by.full_name or ext.by.username, ext.at)
     if number == "05":
-        if d.status not in {Status.WITHDRAWN, Status.STOPPED}:
-            raise Conflict("Hồ sơ không bị dừng giải quyết.")
         e = _last_event(d, "withdraw", "reject")
         return pf.render_stop_notice(info, e.note or "Theo đề nghị của người nộp hồ sơ.",
                                      e.at, e.actor_label, e.at)
     # 06: the process-control sheet, one row per hand-over.
-    if d.received_at is None:
-        raise Conflict("Hồ sơ chưa được tiếp nhận.")
     steps = list(d.steps.select_related("agency").order_by("position"))
     handovers = []
     for prev, nxt in zip(steps, steps[1:], strict=False):

@@ -40,7 +40,7 @@ from chinhquyenso.core.models import OutboxEvent
 from chinhquyenso.core.workcalendar import FIRST_YEAR, LAST_YEAR, in_horizon
 from chinhquyenso.directory.models import Agency
 
-from .models import Dossier, DossierEvent, Rating, Status, Supplement
+from .models import ENDED_WITHOUT_RESULT, Dossier, DossierEvent, Rating, Status, Supplement
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 KEYS = ("code", "procedure", "agency", "channel", "submitted_at", "received_at", "due_at",
@@ -49,7 +49,6 @@ KEYS = ("code", "procedure", "agency", "channel", "submitted_at", "received_at",
 REQUIRED = ("code", "procedure", "agency", "channel", "submitted_at", "status")
 CHANNELS = {"online", "counter", "post"}
 NOT_RECEIVED = {Status.NEW, Status.REFUSED}
-ENDED_WITHOUT_RESULT = {Status.REFUSED, Status.WITHDRAWN, Status.STOPPED}
 CODE_RE = re.compile(r"^(?P<agency>.+)-(?P<day>\d{6})-(?P<n>\d{4,})$")
 APPLICANT = "Không rõ (dữ liệu chuyển đổi từ hệ thống cũ)"
 

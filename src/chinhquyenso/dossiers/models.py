@@ -20,8 +20,18 @@ class Status(models.IntegerChoices):
     RETURNED = 10, "Đã trả kết quả"
 
 
-# Statuses of a dossier still in somebody's hands (the result not yet returned).
-OPEN_STATUSES = [1, 2, 4, 5, 6, 9]
+# The sets of statuses the rules use, each defined once, from Status.
+# Still in somebody's hands (the result not yet returned): the officers' queues.
+OPEN_STATUSES = [Status.NEW, Status.RECEIVED, Status.IN_PROGRESS, Status.WAITING_SUPPLEMENT,
+                 Status.WAITING_PAYMENT, Status.FINISHED]
+# Handling is over, nothing is left to do: refused, withdrawn, stopped, or returned.
+ENDED_STATUSES = frozenset(Status) - frozenset(OPEN_STATUSES)
+# Over without a result: a fee paid for it is to be refunded (payments), an imported record of
+# it has no result date.
+ENDED_WITHOUT_RESULT = frozenset({Status.REFUSED, Status.WITHDRAWN, Status.STOPPED})
+# Stopped after it was received (the withdrawal by the applicant, or the agency's stop): the
+# stop notice, Mẫu 05, exists.
+STOPPED_STATUSES = frozenset({Status.WITHDRAWN, Status.STOPPED})
 
 
 # What each recorded action is called on screens (history of a dossier).

@@ -39,6 +39,7 @@ from chinhquyenso.core.notify import notify
 from chinhquyenso.directory.models import Agency, Role, User
 
 from .models import (
+    ENDED_STATUSES,
     OPEN_STATUSES,
     Attachment,
     Channel,
@@ -89,7 +90,6 @@ ACTION_ROLES = {
     "withdraw": {Role.RECEIVER},
 }
 APPLICANT_ACTIONS = {"supplement", "withdraw"}
-ENDING = {S.REFUSED, S.WITHDRAWN, S.STOPPED, S.FINISHED, S.RETURNED}
 
 
 
@@ -568,6 +568,19 @@ def record_payment(*, dossier: Dossier, amount: int, at: datetime, online: bool 
         _record(actor=None, dossier=dossier, action="pay", from_status=old,
                 data={"amount": amount, "online": online, "reference": reference}, at=at)
     return first
+
+
+def fee_unpayable(dossier: Dossier) -> str | None:
+    """Why the dossier's fee cannot be paid now (a Vietnamese sentence), or None when it can:
+    it has a fee, not paid yet, and its handling has not ended. One rule for the payment
+    order (payments.create_payment) and the portal's "Thanh toán" button."""
+    if dossier.fee <= 0:
+        return "Thủ tục này không thu phí, lệ phí."
+    if dossier.paid_online:
+        return "Hồ sơ đã được thanh toán."
+    if dossier.status in ENDED_STATUSES:
+        return f"Hồ sơ ở trạng thái «{Status(dossier.status).label}», không thanh toán."
+    return None
 
 
 def needs_payment_first(dossier: Dossier) -> bool:

@@ -19,7 +19,7 @@ from chinhquyenso.core import audit, fixedsql, outbox
 from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.text import fold
 from chinhquyenso.dossiers import services as dossier_services
-from chinhquyenso.dossiers.models import Dossier, Status
+from chinhquyenso.dossiers.models import ENDED_STATUSES, ENDED_WITHOUT_RESULT, Dossier, Status
 from chinhquyenso.dossiers.queries import can_see
 
 from . import queries, receipts, vnpay
@@ -37,7 +37,6 @@ from .models import (
 
 log = logging.getLogger(__name__)
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-ENDED = {Status.REFUSED, Status.WITHDRAWN, Status.STOPPED, Status.RETURNED}
 
 
 
@@ -51,12 +50,8 @@ def create_payment(*, actor, dossier, ip_addr: str) -> tuple[PaymentOrder, str]:
         raise NotFound("Không tìm thấy hồ sơ.")
     if dossier.applicant_user_id != actor.pk:
         raise PermissionDenied("Chỉ người nộp hồ sơ mới thanh toán phí, lệ phí của hồ sơ.")
-    if dossier.fee <= 0:
-        raise Conflict("Thủ tục này không thu phí, lệ phí.")
-    if dossier.paid_online:
-        raise Conflict("Hồ sơ đã được thanh toán.")
-    if dossier.status in ENDED:
-        raise Conflict(f"Hồ sơ ở trạng thái «{Status(dossier.status).label}», không thanh toán.")
+    if (why_not := dossier_services.fee_unpayable(dossier)) is not None:
+        raise Conflict(why_not)
     gateway = gateway_for(dossier.agency)
     at = timezone.now()
     expires = at + timedelta(minutes=settings.CQS_PAYMENT_TTL_MINUTES)
@@ -169,7 +164,7 @@ def _settle(order: PaymentOrder, params: dict, success: bool, at) -> tuple[str, 
     dossier = order.dossier
     if dossier.paid_online:
         flag = DUPLICATE
-    elif dossier.status in ENDED:
+    elif dossier.status in ENDED_STATUSES:
         flag = (f"hồ sơ đã ở trạng thái «{Status(dossier.status).label}» khi cổng báo đã "
                 "thu tiền: cần hoàn tiền đơn này")
     else:
@@ -277,7 +272,6 @@ def query_order(*, actor, order: PaymentOrder) -> str:
 
 # --- refunds (hoàn tiền) ------------------------------------------------------------------
 
-REFUNDABLE_DOSSIER = {Status.REFUSED, Status.WITHDRAWN, Status.STOPPED}
 REFUND_REQUESTERS = {"receiver", "specialist"}
 
 
@@ -292,7 +286,7 @@ def refund_ground(order: PaymentOrder) -> str | None:
     if not Receipt.objects.filter(order=order).exists():
         return "Thanh toán trùng: hồ sơ đã được thanh toán bằng giao dịch khác"
     status = Dossier.objects.filter(pk=order.dossier_id).values_list("status", flat=True).first()
-    if status in REFUNDABLE_DOSSIER:
+    if status in ENDED_WITHOUT_RESULT:
         return f"Hồ sơ «{Status(status).label}» sau khi đã nộp phí"
     return None
 

@@ -264,19 +264,6 @@ def my_dossiers(request):
                   {"page": page, "statuses": Status.choices, "status": status or ""})
 
 
-FORMS_FOR_CITIZEN = {"01": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
-                     "02": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
-                     "03": "Phiếu từ chối tiếp nhận", "04": "Văn bản xin lỗi, hẹn lại ngày trả",
-                     "05": "Thông báo dừng giải quyết"}
-
-
-def _available_forms(d: Dossier) -> list[tuple[str, str]]:
-    have = {"01": d.received_at is not None, "02": d.supplement_count > 0,
-            "03": d.status == Status.REFUSED, "04": hasattr(d, "extension"),
-            "05": d.status in {Status.WITHDRAWN, Status.STOPPED}}
-    return [(n, label) for n, label in FORMS_FOR_CITIZEN.items() if have[n]]
-
-
 @citizen_required
 @require_GET
 def my_dossier(request, code):
@@ -294,9 +281,8 @@ def my_dossier(request, code):
         "can_withdraw": d.status in dossier_services.TRANSITIONS["withdraw"][0],
         "can_rate": d.status == Status.RETURNED and not d.rating,
         "ratings": Rating.choices, "rating_label": Rating(d.rating).label if d.rating else "",
-        "can_pay": d.fee > 0 and not d.paid_online and d.status not in {
-            Status.REFUSED, Status.WITHDRAWN, Status.STOPPED, Status.RETURNED},
-        "forms": _available_forms(d), "receipts": receipts,
+        "can_pay": dossier_services.fee_unpayable(d) is None,
+        "forms": documents.forms_for(request.user, d), "receipts": receipts,
         "qr": _qr(documents.lookup_url(d.code)),
     })
 
@@ -335,7 +321,7 @@ def my_action(request, code, action):
 @require_GET
 def my_form_pdf(request, code, number):
     d = _own_dossier(request, code)
-    if number not in FORMS_FOR_CITIZEN:
+    if not documents.may_have_form(request.user, number):
         raise Http404
     try:
         content = documents.render_form(d, number)
