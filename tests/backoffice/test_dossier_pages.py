@@ -105,7 +105,7 @@ def test_an_action_in_the_wrong_status_is_409(web, submit):
     post(web("receiver"), d.code, "receive")
     r = post(web("receiver"), d.code, "receive")
     assert r.status_code == 409
-    assert "Không thể «tiếp nhận»" in r.content.decode()
+    assert "Không thể «tiếp nhận hồ sơ» khi hồ sơ đang ở" in r.content.decode()
 
 
 def test_unknown_action_is_404(web, submit):

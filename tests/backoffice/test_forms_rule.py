@@ -6,6 +6,7 @@ portal offers payment exactly when the payment order may be made."""
 import re
 
 from chinhquyenso.dossiers import documents, services
+from chinhquyenso.dossiers.models import Action
 
 
 def _listed(html: str, pattern: str) -> set[str]:
@@ -57,3 +58,22 @@ def test_payment_is_offered_exactly_when_it_may_be_made(web, api, submit, people
     assert r.status_code == 409 and r.json()["detail"] == why
     page = web("citizen").get(f"/ca-nhan/ho-so/{d.code}").content.decode()
     assert f"/ca-nhan/ho-so/{d.code}/thanh-toan" not in page
+
+
+def test_one_name_for_each_action_on_every_screen(web, api, submit, people):
+    """The desk's button, its confirmation, the officer's and the citizen's history and the
+    API's history name an action the same way (dossiers.models.Action)."""
+    d = submit()
+    desk = web("receiver")
+    page = desk.get(f"/can-bo/ho-so/{d.code}").content.decode()
+    assert Action.RECEIVE.label in page  # the button
+    r = desk.post(f"/can-bo/ho-so/{d.code}/thao-tac/receive", follow=True)
+    body = r.content.decode()
+    assert f"Đã tiếp nhận hồ sơ {d.code}." in body
+    assert "Tiếp nhận hồ sơ →" in body  # the officer's history
+    assert "Tiếp nhận hồ sơ" in web("citizen").get(f"/ca-nhan/ho-so/{d.code}").content.decode()
+    events = api("citizen").get(f"/dossiers/{d.code}").json()["events"]
+    assert [(e["action"], e["action_name"]) for e in events] == [
+        ("submit", "Nộp hồ sơ"), ("receive", "Tiếp nhận hồ sơ")]
+    assert Action.REJECT.done == "Đã dừng giải quyết hồ sơ"
+    assert Action.label_of("khong-co") == "khong-co"

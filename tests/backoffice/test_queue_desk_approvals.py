@@ -74,7 +74,7 @@ def test_batch_approval_reports_each_dossier(web, at_leader, submit):
     assert Dossier.objects.get(pk=d2.pk).status == Status.FINISHED
     assert Dossier.objects.get(pk=not_ready.pk).status == Status.NEW
     assert page.count("Thành công") == 2
-    assert f"{not_ready.code}: Không thể «phê duyệt»" in page
+    assert f"{not_ready.code}: Không thể «phê duyệt kết quả» khi hồ sơ đang ở" in page
     assert "KHONG-CO: Không tìm thấy hồ sơ." in page
 
 

@@ -19,33 +19,15 @@ from chinhquyenso.directory.models import Role
 from chinhquyenso.dossiers import documents
 from chinhquyenso.dossiers import services as dossier_services
 from chinhquyenso.dossiers.documents import step_result
-from chinhquyenso.dossiers.models import ENDED_WITHOUT_RESULT, OPEN_STATUSES, Status
+from chinhquyenso.dossiers.models import ENDED_WITHOUT_RESULT, OPEN_STATUSES, Action, Status
 from chinhquyenso.dossiers.queries import get_visible
 
 from . import queries
 from . import services as bo_services
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-ACTION_LABELS = {
-    "receive": "Tiếp nhận",
-    "refuse": "Từ chối tiếp nhận",
-    "request-supplement": "Yêu cầu bổ sung",
-    "forward": "Chuyển xử lý",
-    "approve": "Phê duyệt",
-    "reject": "Không giải quyết (trả lại)",
-    "extend": "Xin lỗi, hẹn lại ngày trả",
-    "return-result": "Trả kết quả",
-}
-DONE_LABELS = {
-    "receive": "Đã tiếp nhận hồ sơ",
-    "refuse": "Đã từ chối tiếp nhận hồ sơ",
-    "request-supplement": "Đã gửi yêu cầu bổ sung",
-    "forward": "Đã chuyển xử lý hồ sơ",
-    "approve": "Đã phê duyệt hồ sơ",
-    "reject": "Đã dừng giải quyết hồ sơ",
-    "extend": "Đã lập văn bản xin lỗi và hẹn lại ngày trả",
-    "return-result": "Đã trả kết quả",
-}
+
+
 def _flag(request, name: str) -> bool:
     return request.GET.get(name) in {"1", "on", "true"}
 
@@ -128,17 +110,15 @@ def _detail_context(request, d, at) -> dict:
         s.result = step_result(s)
         s.late_open = s.finished_at is None and s.due_at is not None and s.due_at < at \
             and s.started_at is not None
-    labels = {**dossier_services.ACTION_LABELS, "submit": "nộp hồ sơ",
-              "rate": "đánh giá mức độ hài lòng"}
     for e in page["events"]:
-        e.label = labels.get(e.action, e.action)
+        e.label = Action.label_of(e.action)
         e.status_name = Status(e.to_status).label
     actions = queries.allowed_actions(request.user, d, page["steps"], at)
     form_labels = {f["name"]: f.get("label", f["name"]) for f in d.procedure.form}
     return {
         "d": d, "status_name": Status(d.status).label, **page,
         "form_rows": [(form_labels.get(k, k), v) for k, v in d.form.items()],
-        "actions": [(a, ACTION_LABELS[a]) for a in actions],
+        "actions": [(a, Action(a).label) for a in actions],
         "action_set": set(actions),
         "agencies": dossier_services.forward_agencies(d).only("code", "name")
         if "forward" in actions else [],
@@ -191,7 +171,7 @@ def action_body(action: str, post) -> dict:
 @officer_required()
 @require_POST
 def dossier_action(request, code: str, action: str):
-    if action not in ACTION_LABELS:
+    if action not in Action.values:
         raise Http404("Không có thao tác này.")
     d = _visible_or_404(request, code)
     try:
@@ -203,7 +183,7 @@ def dossier_action(request, code: str, action: str):
         ctx["error"] = exc.detail
         ctx["failed_action"] = action
         return render(request, "backoffice/dossier.html", ctx, status=exc.status)
-    messages.success(request, f"{DONE_LABELS[action]} {code}.")
+    messages.success(request, f"{Action(action).done} {code}.")
     if get_visible(request.user, code) is None:
         return redirect("backoffice:queue")
     nxt = request.POST.get("next") or ""

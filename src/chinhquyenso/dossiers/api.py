@@ -18,7 +18,7 @@ from chinhquyenso.directory.models import OFFICER_ROLES, PROVINCE_ROLES
 
 from . import documents, services
 from .documents import step_result
-from .models import Dossier, Status
+from .models import Action, Dossier, Status
 from .queries import (
     LOOKUP_SCOPE,
     LOOKUP_THROTTLED,
@@ -86,6 +86,7 @@ class StepOut(Schema):
 class EventOut(Schema):
     at: datetime
     action: str
+    action_name: str = PField(description="Tên thao tác bằng tiếng Việt (Action)")
     from_status: int | None
     to_status: int
     actor: str
@@ -212,7 +213,8 @@ def dossier_out(d: Dossier) -> dict:
                    "due_at": vn(s.due_at), "finished_at": vn(s.finished_at),
                    "result": step_result(s)}
                   for s in d.steps.select_related("agency").order_by("position")],
-        "events": [{"at": vn(e.at), "action": e.action, "from_status": e.from_status,
+        "events": [{"at": vn(e.at), "action": e.action, "action_name": Action.label_of(e.action),
+                    "from_status": e.from_status,
                     "to_status": e.to_status, "actor": e.actor_label, "note": e.note}
                    for e in d.events.order_by("at", "id")],
         "supplements": [{"requested_at": vn(s.requested_at), "items": s.items, "note": s.note,

@@ -34,15 +34,41 @@ ENDED_WITHOUT_RESULT = frozenset({Status.REFUSED, Status.WITHDRAWN, Status.STOPP
 STOPPED_STATUSES = frozenset({Status.WITHDRAWN, Status.STOPPED})
 
 
-# What each recorded action is called on screens (history of a dossier).
-ACTION_LABELS = {
-    "submit": "Nộp hồ sơ", "receive": "Tiếp nhận hồ sơ", "refuse": "Từ chối tiếp nhận",
-    "request-supplement": "Yêu cầu bổ sung, hoàn thiện", "supplement": "Bổ sung hồ sơ",
-    "forward": "Chuyển xử lý", "approve": "Phê duyệt kết quả", "reject": "Không giải quyết",
-    "return-result": "Trả kết quả", "withdraw": "Rút hồ sơ",
-    "extend": "Xin lỗi và hẹn lại ngày trả kết quả", "pay": "Thanh toán phí, lệ phí",
-    "rate": "Đánh giá mức độ hài lòng",
-}
+class Action(models.TextChoices):
+    """What can be done to a dossier, with its Vietnamese name: one vocabulary for the
+    history, the officers' buttons, the API and the messages."""
+
+    SUBMIT = "submit", "Nộp hồ sơ"
+    RECEIVE = "receive", "Tiếp nhận hồ sơ"
+    REFUSE = "refuse", "Từ chối tiếp nhận"
+    REQUEST_SUPPLEMENT = "request-supplement", "Yêu cầu bổ sung, hoàn thiện"
+    SUPPLEMENT = "supplement", "Bổ sung hồ sơ"
+    REQUEST_PAYMENT = "request-payment", "Yêu cầu thực hiện nghĩa vụ tài chính"
+    CONFIRM_PAYMENT = "confirm-payment", "Xác nhận thanh toán"
+    PAY = "pay", "Thanh toán phí, lệ phí"
+    FORWARD = "forward", "Chuyển xử lý"
+    APPROVE = "approve", "Phê duyệt kết quả"
+    REJECT = "reject", "Không giải quyết"
+    RETURN_RESULT = "return-result", "Trả kết quả"
+    WITHDRAW = "withdraw", "Rút hồ sơ"
+    EXTEND = "extend", "Xin lỗi và hẹn lại ngày trả kết quả"
+    RATE = "rate", "Đánh giá mức độ hài lòng"
+    IMPORT = "import", "Chuyển từ hệ thống cũ"
+
+    @property
+    def done(self) -> str:
+        """What the officer is told once it is done ("Đã tiếp nhận hồ sơ")."""
+        return DONE.get(self) or f"Đã {self.label[0].lower()}{self.label[1:]}"
+
+    @classmethod
+    def label_of(cls, code: str) -> str:
+        """The name of a recorded action (its code if it is no longer one)."""
+        return cls(code).label if code in cls.values else code
+
+
+# Where "Đã …" + the label does not read well.
+DONE = {Action.REJECT: "Đã dừng giải quyết hồ sơ",
+        Action.EXTEND: "Đã lập văn bản xin lỗi và hẹn lại ngày trả kết quả"}
 
 
 class Channel(models.TextChoices):

@@ -41,6 +41,7 @@ from chinhquyenso.directory.models import Agency, Role, User
 from .models import (
     ENDED_STATUSES,
     OPEN_STATUSES,
+    Action,
     Attachment,
     Channel,
     Dossier,
@@ -198,28 +199,13 @@ def _transition(dossier: Dossier, action: str) -> int:
     allowed, target = TRANSITIONS[action]
     if dossier.status not in allowed:
         raise InvalidTransition(
-            f"Không thể «{ACTION_LABELS[action]}» hồ sơ đang ở trạng thái "
+            f"Không thể «{Action(action).label.lower()}» khi hồ sơ đang ở trạng thái "
             f"«{Status(dossier.status).label}».",
             current_status=dossier.status,
         )
     return target if target is not None else dossier.resume_status
 
 
-ACTION_LABELS = {
-    "receive": "tiếp nhận",
-    "refuse": "từ chối tiếp nhận",
-    "request-supplement": "yêu cầu bổ sung",
-    "supplement": "bổ sung hồ sơ",
-    "request-payment": "yêu cầu thực hiện nghĩa vụ tài chính",
-    "confirm-payment": "xác nhận thanh toán",
-    "pay": "thanh toán",
-    "forward": "chuyển xử lý",
-    "approve": "phê duyệt",
-    "reject": "từ chối giải quyết",
-    "return-result": "trả kết quả",
-    "withdraw": "rút hồ sơ",
-    "extend": "gửi văn bản xin lỗi, hẹn lại ngày trả",
-}
 
 
 def _current_step(dossier: Dossier) -> DossierStep | None:

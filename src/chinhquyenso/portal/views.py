@@ -23,7 +23,7 @@ from chinhquyenso.core.web import citizen_required
 from chinhquyenso.directory.models import Agency
 from chinhquyenso.dossiers import documents
 from chinhquyenso.dossiers import services as dossier_services
-from chinhquyenso.dossiers.models import ACTION_LABELS, Attachment, Dossier, Rating, Status
+from chinhquyenso.dossiers.models import Action, Attachment, Dossier, Rating, Status
 from chinhquyenso.dossiers.queries import LOOKUP_SCOPE, LOOKUP_THROTTLED, public_lookup
 from chinhquyenso.payments.queries import receipts_for
 from chinhquyenso.payments.services import create_payment
@@ -273,7 +273,7 @@ def my_dossier(request, code):
     return render(request, "portal/my_dossier.html", {
         "d": d, "status": Status(d.status).label,
         "events": [{"at": e.at, "note": e.note,
-                    "label": ACTION_LABELS.get(e.action) or Status(e.to_status).label}
+                    "label": Action.label_of(e.action)}
                    for e in d.events.order_by("at", "id")],
         "steps": d.steps.order_by("position"),
         "files": d.attachments.order_by("created_at"),
