@@ -103,41 +103,6 @@ def dossier_page(d: Dossier) -> dict:
 
 
 # Actions an officer may see as buttons, in page order.
-ACTION_ORDER = ("receive", "refuse", "request-supplement", "forward", "approve", "reject",
-                "extend", "return-result")
-
-
-def allowed_actions(user, d: Dossier, steps: list[DossierStep], at: datetime) -> list[str]:
-    """The actions the dossier services would accept from this officer now (the services
-    check again when the button is pressed)."""
-    from chinhquyenso.core.errors import DomainError
-    from chinhquyenso.dossiers.services import TRANSITIONS, check_can_act
-
-    current = next((s for s in steps if s.position == d.current_step), None)
-    found = []
-    for action in ACTION_ORDER:
-        if d.status not in TRANSITIONS[action][0]:
-            continue
-        try:
-            check_can_act(user, d, action)
-        except DomainError:
-            continue
-        if action == "forward":
-            if current is None or current.role != user.role:
-                continue
-            nxt = next((s for s in steps if s.position == current.position + 1), None)
-            if nxt is None or (nxt.role == "receiver" and nxt.position == len(steps)):
-                continue
-        if action in {"approve", "reject"} and (current is None or current.role != "leader"):
-            continue
-        if action == "extend" and (getattr(d, "extension", None) is not None
-                                   or d.due_at is None or d.due_at <= at):
-            continue
-        found.append(action)
-    return found
-
-
-
 def agency_procedure(agency, code: str) -> Procedure | None:
     return Procedure.objects.filter(agencies=agency, active=True, code=code).first()
 

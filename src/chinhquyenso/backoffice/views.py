@@ -113,7 +113,7 @@ def _detail_context(request, d, at) -> dict:
     for e in page["events"]:
         e.label = Action.label_of(e.action)
         e.status_name = Status(e.to_status).label
-    actions = queries.allowed_actions(request.user, d, page["steps"], at)
+    actions = dossier_services.allowed_actions(request.user, d, at=at, steps=page["steps"])
     form_labels = {f["name"]: f.get("label", f["name"]) for f in d.procedure.form}
     return {
         "d": d, "status_name": Status(d.status).label, **page,

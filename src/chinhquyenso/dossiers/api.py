@@ -134,6 +134,9 @@ class DossierOut(Schema):
     events: list[EventOut]
     supplements: list[SupplementOut]
     attachments: list[AttachmentOut]
+    actions: list[str] = PField(
+        [], description="Thao tác người gọi được thực hiện lúc này (như các nút trên cổng và "
+        "trang cán bộ): POST /dossiers/{code}/actions/{action}.")
 
 
 class QueueItem(Schema):
@@ -191,8 +194,9 @@ class QueueFilter(Schema):
     page: int = PField(1, ge=1, le=100000)
 
 
-def dossier_out(d: Dossier) -> dict:
+def dossier_out(d: Dossier, user=None) -> dict:
     return {
+        "actions": services.allowed_actions(user, d) if user is not None else [],
         "code": d.code, "status": d.status, "status_name": Status(d.status).label,
         "procedure": {"code": d.procedure.code, "name": d.procedure.name},
         "agency": {"code": d.agency.code, "name": d.agency.name},
@@ -270,7 +274,7 @@ def get_dossier(request, code: str):
     if d is None:
         raise NotFound("Không tìm thấy hồ sơ.")
     _record_read(request, d, "api.dossier")
-    return dossier_out(d)
+    return dossier_out(d, request.auth)
 
 
 def _record_read(request, d: Dossier, what: str, detail: str = "") -> None:
@@ -293,7 +297,7 @@ def act(request, code: str, action: str, payload: ActionIn | None = None):
     body = (payload.dict() if payload is not None else {})
     d = services.act(actor=request.auth, dossier=d, action=action, body=body)
     d = get_visible(request.auth, code) or d
-    return dossier_out(d)
+    return dossier_out(d, request.auth)
 
 
 @router.get("/queue", response={200: QueuePage, **ERRORS}, auth=AUTH)

@@ -30,6 +30,7 @@ from chinhquyenso.core.calendar import calendar_for
 from chinhquyenso.core.dates import check_date
 from chinhquyenso.core.errors import (
     Conflict,
+    DomainError,
     InvalidTransition,
     NotFound,
     PermissionDenied,
@@ -210,6 +211,58 @@ def _transition(dossier: Dossier, action: str) -> int:
 
 def _current_step(dossier: Dossier) -> DossierStep | None:
     return DossierStep.objects.filter(dossier=dossier, position=dossier.current_step).first()
+
+
+def check_step(actor: User, dossier: Dossier, action: str, *, at: datetime | None = None,
+               steps: list[DossierStep] | None = None) -> None:
+    """What an action needs of the dossier's process besides its status, raised as the action
+    raises it: forwarding is done by the role of the current step and not from the last one;
+    approving (and deciding not to resolve) at the leader's step; one apology letter, before
+    the due time. `steps`: the dossier's steps when the caller has them."""
+    if action not in {"forward", "approve", "reject", "extend"}:
+        return
+    if action == "extend":
+        if hasattr(dossier, "extension"):
+            raise Conflict("Việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần.")
+        if dossier.due_at is None or (at or timezone.now()) >= dossier.due_at:
+            raise Conflict("Văn bản xin lỗi phải được gửi trước khi hồ sơ đến hạn.")
+        return
+    if steps is None:
+        steps = list(DossierStep.objects.filter(dossier=dossier).order_by("position"))
+    step = next((s for s in steps if s.position == dossier.current_step), None)
+    if action in {"approve", "reject"}:
+        if step is None or step.role != Role.LEADER:
+            raise InvalidTransition("Hồ sơ chưa được chuyển tới bước lãnh đạo phê duyệt.")
+        return
+    if step is not None and step.role != actor.role:
+        raise PermissionDenied(f"Bước hiện tại («{step.name}») do vai trò khác thực hiện.")
+    nxt = next((s for s in steps if s.position == dossier.current_step + 1), None)
+    if nxt is None or (nxt.role == Role.RECEIVER and nxt.position == len(steps)):
+        raise InvalidTransition("Hồ sơ đã ở bước cuối; cần lãnh đạo phê duyệt.")
+
+
+# The order of the officers' buttons.
+OFFICER_ACTIONS = ("receive", "refuse", "request-supplement", "forward", "approve", "reject",
+                   "extend", "return-result")
+
+
+def allowed_actions(actor: User, dossier: Dossier, *, at: datetime | None = None,
+                    steps: list[DossierStep] | None = None) -> list[str]:
+    """The actions the services would accept from `actor` now (an officer's buttons, the
+    applicant's "supplement" and "withdraw"): the same checks (who, from which status, the
+    process), without the request's own fields (a note, an agency, a date) that are checked
+    when the action is taken. The portal, the back office and the API list these."""
+    found = []
+    candidates = sorted(APPLICANT_ACTIONS) if actor.is_applicant else OFFICER_ACTIONS
+    for action in candidates:
+        try:
+            check_can_act(actor, dossier, action)
+            _transition(dossier, action)
+            check_step(actor, dossier, action, at=at, steps=steps)
+        except DomainError:
+            continue
+        found.append(action)
+    return found
 
 
 def _attach(actor: User, ids: list, dossier: Dossier, purpose: str) -> int:
@@ -448,6 +501,7 @@ def _end(actor, dossier, action, note, data=None) -> Dossier:
         dossier = _lock(dossier)
         old = dossier.status
         dossier.status = _transition(dossier, action)
+        check_step(actor, dossier, action)
         at = timezone.now()
         dossier.ended_at = dossier.ended_at or at
         dossier.paused_at = None
@@ -605,16 +659,7 @@ def forward_dossier(*, actor: User, dossier: Dossier, note: str = "",
         dossier = _lock(dossier)
         old = dossier.status
         dossier.status = _transition(dossier, "forward")
-        step = _current_step(dossier)
-        if step is not None and step.role != actor.role:
-            raise PermissionDenied(
-                f"Bước hiện tại («{step.name}») do vai trò khác thực hiện."
-            )
-        nxt = DossierStep.objects.filter(dossier=dossier,
-                                         position=dossier.current_step + 1).first()
-        if nxt is None or (nxt.role == Role.RECEIVER and
-                           nxt.position == dossier.steps.count()):
-            raise InvalidTransition("Hồ sơ đã ở bước cuối; cần lãnh đạo phê duyệt.")
+        check_step(actor, dossier, "forward")
         at = timezone.now()
         nxt = _advance(dossier, actor, at, note, to_agency)
         dossier.save()
@@ -632,9 +677,7 @@ def approve_dossier(*, actor: User, dossier: Dossier, note: str = "") -> Dossier
         dossier = _lock(dossier)
         old = dossier.status
         dossier.status = _transition(dossier, "approve")
-        step = _current_step(dossier)
-        if step is None or step.role != Role.LEADER:
-            raise InvalidTransition("Hồ sơ chưa được chuyển tới bước lãnh đạo phê duyệt.")
+        check_step(actor, dossier, "approve")
         at = timezone.now()
         dossier.finished_at = at
         dossier.ended_at = dossier.ended_at or at
@@ -707,10 +750,7 @@ def extend_due_date(*, actor: User, dossier: Dossier, new_due_at: datetime,
         dossier = _lock(dossier)
         _transition(dossier, "extend")
         at = timezone.now()
-        if hasattr(dossier, "extension"):
-            raise Conflict("Việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần.")
-        if dossier.due_at is None or at >= dossier.due_at:
-            raise Conflict("Văn bản xin lỗi phải được gửi trước khi hồ sơ đến hạn.")
+        check_step(actor, dossier, "extend", at=at)
         if new_due_at.tzinfo is None:
             new_due_at = new_due_at.replace(tzinfo=VN)
         check_new_appointment(dossier, new_due_at)

@@ -270,6 +270,7 @@ def my_dossier(request, code):
     d = _own_dossier(request, code)
     supplement = d.supplements.filter(completed_at__isnull=True).order_by("-id").first()
     receipts = receipts_for(d)
+    actions = dossier_services.allowed_actions(request.user, d)
     return render(request, "portal/my_dossier.html", {
         "d": d, "status": Status(d.status).label,
         "events": [{"at": e.at, "note": e.note,
@@ -277,8 +278,8 @@ def my_dossier(request, code):
                    for e in d.events.order_by("at", "id")],
         "steps": d.steps.order_by("position"),
         "files": d.attachments.order_by("created_at"),
-        "supplement": supplement if d.status == Status.WAITING_SUPPLEMENT else None,
-        "can_withdraw": d.status in dossier_services.TRANSITIONS["withdraw"][0],
+        "supplement": supplement if "supplement" in actions else None,
+        "can_withdraw": "withdraw" in actions,
         "can_rate": d.status == Status.RETURNED and not d.rating,
         "ratings": Rating.choices, "rating_label": Rating(d.rating).label if d.rating else "",
         "can_pay": dossier_services.fee_unpayable(d) is None,
