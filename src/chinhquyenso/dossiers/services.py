@@ -255,9 +255,9 @@ def allowed_actions(actor: User, dossier: Dossier, *, at: datetime | None = None
     found = []
     candidates = sorted(APPLICANT_ACTIONS) if actor.is_applicant else OFFICER_ACTIONS
     for action in candidates:
-        try:
-            check_can_act(actor, dossier, action)
+        try:  # the status first: it needs no query
             _transition(dossier, action)
+            check_can_act(actor, dossier, action)
             check_step(actor, dossier, action, at=at, steps=steps)
         except DomainError:
             continue
