@@ -102,7 +102,6 @@ def dossier_page(d: Dossier) -> dict:
     }
 
 
-# Actions an officer may see as buttons, in page order.
 def agency_procedure(agency, code: str) -> Procedure | None:
     return Procedure.objects.filter(agencies=agency, active=True, code=code).first()
 

@@ -69,17 +69,15 @@ def production_secrets(app_configs=None, **kwargs):
 # Keys that the platform would otherwise make itself as demo keys (they are on the server's
 # disk, made by anyone who starts it, and the receipt's says it has no legal value), and the
 # payment settings that point at the local sandbox: (settings, what it is, what to set).
+RECEIPT_PAIR = ("CQS_SIGNING_KEY và CQS_SIGNING_CERT (tệp PEM của chứng thư số do Ban Cơ yếu "
+                "Chính phủ cấp)")
 KEYS = (
     (("CQS_AUDIT_SIGNING_KEY", "CQS_AUDIT_SIGNING_KEY_FILE"),
      "khóa Ed25519 ký điểm kiểm tra nhật ký kiểm toán (cqs audit checkpoint)",
      "CQS_AUDIT_SIGNING_KEY_FILE (tệp PEM Ed25519, giữ ngoài cơ sở dữ liệu) hoặc "
      "CQS_AUDIT_SIGNING_KEY"),
-    (("CQS_SIGNING_KEY",), "khóa ký số biên lai điện tử (PDF)",
-     "CQS_SIGNING_KEY và CQS_SIGNING_CERT (tệp PEM của chứng thư số do Ban Cơ yếu Chính phủ "
-     "cấp)"),
-    (("CQS_SIGNING_CERT",), "chứng thư số ký biên lai điện tử (PDF)",
-     "CQS_SIGNING_KEY và CQS_SIGNING_CERT (tệp PEM của chứng thư số do Ban Cơ yếu Chính phủ "
-     "cấp)"),
+    (("CQS_SIGNING_KEY",), "khóa ký số biên lai điện tử (PDF)", RECEIPT_PAIR),
+    (("CQS_SIGNING_CERT",), "chứng thư số ký biên lai điện tử (PDF)", RECEIPT_PAIR),
 )
 FILES = {"CQS_AUDIT_SIGNING_KEY_FILE", "CQS_SIGNING_KEY", "CQS_SIGNING_CERT"}
 SANDBOX_HOSTS = {"127.0.0.1", "localhost", "::1"}

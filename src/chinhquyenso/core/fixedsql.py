@@ -22,7 +22,7 @@ from django.db.models import Field, Model
 from django.db.models.expressions import DatabaseDefault
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: parts are module constants
 class Part:
     model: type[Model]
     alias: str

@@ -4,7 +4,7 @@ import json
 import logging
 import secrets
 import smtplib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from vietnam_provinces import Province, ProvinceCode, VietNamDivisionType, Ward
 
-from chinhquyenso.core import audit
+from chinhquyenso.core import audit, fixedsql
 from chinhquyenso.core.errors import NotAuthenticated, NotFound, ValidationFailed
 
 from .models import (
@@ -303,16 +303,16 @@ def change_credentials(*, actor=None, user: User, role: str | None = None,
 # request, issue 10 §7): the token by its unique digest, unrevoked and unexpired (one more
 # condition on the same row), with only the columns of its user a request uses (the agency by
 # id, no join to it), no ORDER BY.
-_TOKEN_USER_FIELDS = tuple(  # in the model's order, the order User.from_db reads them in
-    f.attname for f in User._meta.concrete_fields
-    if f.attname in {"id", "username", "role", "agency_id", "is_active", "full_name",
-                     "id_number", "email", "phone", "address"})
+_TOKEN_PARTS = (
+    fixedsql.part(ApiToken, "t", only={"last_used_at"}),
+    fixedsql.part(User, "u", only={"username", "role", "agency_id", "is_active", "full_name",
+                                    "id_number", "email", "phone", "address"}),
+)
 _TOKEN_SQL = (
-    "SELECT t.id, t.last_used_at, " + ", ".join(f"u.{f}" for f in _TOKEN_USER_FIELDS)
-    + " FROM directory_apitoken t JOIN directory_user u ON u.id = t.user_id"
+    f"SELECT {fixedsql.select_list(*_TOKEN_PARTS)}"
+    " FROM directory_apitoken t JOIN directory_user u ON u.id = t.user_id"
     " WHERE t.digest = %s AND NOT t.revoked AND t.expires_at > %s"
 )
-_ACTIVE = 2 + _TOKEN_USER_FIELDS.index("is_active")
 
 
 def user_for_token(token: str) -> User:
@@ -321,16 +321,12 @@ def user_for_token(token: str) -> User:
         cur.execute(_TOKEN_SQL, [ApiToken.hash(token),
                                  connection.ops.adapt_datetimefield_value(now)])
         row = cur.fetchone()
-    if row is None or not row[_ACTIVE]:
+    if row is None:
         raise NotAuthenticated()
-    token_id, last_used_at = row[0], row[1]
-    values = list(row[2:])
-    values[_ACTIVE - 2] = True  # SQLite gives 1
-    user = User.from_db(connection.alias, _TOKEN_USER_FIELDS, values)
-    if isinstance(last_used_at, str):  # SQLite: text in UTC
-        last_used_at = datetime.fromisoformat(last_used_at)
-    if last_used_at is not None and last_used_at.tzinfo is None:
-        last_used_at = last_used_at.replace(tzinfo=UTC)
+    token_row, user = fixedsql.instances(row, *_TOKEN_PARTS)
+    if not user.is_active:
+        raise NotAuthenticated()
+    token_id, last_used_at = token_row.pk, token_row.last_used_at
     if last_used_at is None or (now - last_used_at).total_seconds() > 300:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
     return user

@@ -195,8 +195,9 @@ class QueueFilter(Schema):
 
 
 def dossier_out(d: Dossier, user=None) -> dict:
+    steps = list(d.steps.select_related("agency").order_by("position"))
     return {
-        "actions": services.allowed_actions(user, d) if user is not None else [],
+        "actions": services.allowed_actions(user, d, steps=steps) if user is not None else [],
         "code": d.code, "status": d.status, "status_name": Status(d.status).label,
         "procedure": {"code": d.procedure.code, "name": d.procedure.name},
         "agency": {"code": d.agency.code, "name": d.agency.name},
@@ -216,7 +217,7 @@ def dossier_out(d: Dossier, user=None) -> dict:
                    "agency": s.agency.code, "started_at": vn(s.started_at),
                    "due_at": vn(s.due_at), "finished_at": vn(s.finished_at),
                    "result": step_result(s)}
-                  for s in d.steps.select_related("agency").order_by("position")],
+                  for s in steps],
         "events": [{"at": vn(e.at), "action": e.action, "action_name": Action.label_of(e.action),
                     "from_status": e.from_status,
                     "to_status": e.to_status, "actor": e.actor_label, "note": e.note}

@@ -207,8 +207,6 @@ def _transition(dossier: Dossier, action: str) -> int:
     return target if target is not None else dossier.resume_status
 
 
-
-
 def _current_step(dossier: Dossier) -> DossierStep | None:
     return DossierStep.objects.filter(dossier=dossier, position=dossier.current_step).first()
 
@@ -254,6 +252,8 @@ def allowed_actions(actor: User, dossier: Dossier, *, at: datetime | None = None
     when the action is taken. The portal, the back office and the API list these."""
     found = []
     candidates = sorted(APPLICANT_ACTIONS) if actor.is_applicant else OFFICER_ACTIONS
+    if steps is None and not actor.is_applicant:  # read once, not once per action
+        steps = list(DossierStep.objects.filter(dossier=dossier).order_by("position"))
     for action in candidates:
         try:  # the status first: it needs no query
             _transition(dossier, action)
