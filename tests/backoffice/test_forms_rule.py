@@ -74,7 +74,9 @@ def test_one_name_for_each_action_on_every_screen(web, api, submit, people):
     assert "Tiếp nhận hồ sơ" in web("citizen").get(f"/ca-nhan/ho-so/{d.code}").content.decode()
     events = api("citizen").get(f"/dossiers/{d.code}").json()["events"]
     assert [(e["action"], e["action_name"]) for e in events] == [
-        ("submit", "Nộp hồ sơ"), ("receive", "Tiếp nhận hồ sơ")]
+        ("submit", "Nộp hồ sơ"),
+        ("receive", "Tiếp nhận hồ sơ"),
+    ]
     assert Action.REJECT.done == "Đã dừng giải quyết hồ sơ"
     assert Action.label_of("khong-co") == "khong-co"
 
@@ -85,20 +87,31 @@ def test_the_actions_offered_are_the_actions_accepted(web, api, submit, people):
     what is not offered is refused, and what is offered is accepted."""
     d = submit()
     assert api("receiver").get(f"/dossiers/{d.code}").json()["actions"] == [
-        "receive", "refuse", "request-supplement"]
+        "receive",
+        "refuse",
+        "request-supplement",
+    ]
     desk = web("receiver").get(f"/can-bo/ho-so/{d.code}").content.decode()
     assert set(re.findall(rf"/can-bo/ho-so/{d.code}/thao-tac/([a-z-]+)", desk)) == {
-        "receive", "refuse", "request-supplement"}
+        "receive",
+        "refuse",
+        "request-supplement",
+    }
     assert api("citizen").get(f"/dossiers/{d.code}").json()["actions"] == ["withdraw"]
     d = services.receive_dossier(actor=people["receiver"], dossier=d)  # at the specialist's step
     assert api("specialist").get(f"/dossiers/{d.code}").json()["actions"] == [
-        "request-supplement", "forward"]
+        "request-supplement",
+        "forward",
+    ]
     assert "reject" not in api("leader").get(f"/dossiers/{d.code}").json()["actions"]
     r = api("leader").post(f"/dossiers/{d.code}/actions/reject", {"note": "Không đủ điều kiện"})
     assert r.status_code == 409
     r = api("specialist").post(f"/dossiers/{d.code}/actions/forward", {"note": "Đủ điều kiện"})
     assert r.status_code == 200 and r.json()["actions"] == ["request-supplement"]
     assert api("leader").get(f"/dossiers/{d.code}").json()["actions"] == [
-        "approve", "reject", "extend"]
+        "approve",
+        "reject",
+        "extend",
+    ]
     r = api("leader").post(f"/dossiers/{d.code}/actions/reject", {"note": "Không đủ điều kiện"})
     assert r.status_code == 200 and r.json()["status_name"] == "Dừng xử lý"

@@ -90,9 +90,13 @@ def _keys(tmp_path) -> dict:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sở Tài chính Hải Phòng (thử)")])
     now = datetime.now(UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
         .sign(key, hashes.SHA256())
     )
     (folder / "sign-key.pem").write_bytes(key.private_bytes(pem, pkcs8, none))
@@ -132,8 +136,12 @@ def test_demo_keys_and_the_local_payment_sandbox_refused_naming_each_setting(tmp
     """Outside demo mode the platform does not make its own audit or receipt keys, and does
     not send citizens' payments to the local sandbox."""
     env = platform_env(tmp_path, **PRODUCTION)
-    for name in ("CQS_AUDIT_SIGNING_KEY_FILE", "CQS_SIGNING_CERT", "VNPAY_TMN_CODE",
-                 "VNPAY_PAYMENT_URL"):
+    for name in (
+        "CQS_AUDIT_SIGNING_KEY_FILE",
+        "CQS_SIGNING_CERT",
+        "VNPAY_TMN_CODE",
+        "VNPAY_PAYMENT_URL",
+    ):
         del env[name]
     result = run([*CQS, "check"], env)
     assert result.returncode != 0

@@ -18,8 +18,11 @@ from tests.payments.test_payments import ipn, ipn_params, pay
 
 
 def _values(obj, exclude=()):
-    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields
-            if f.attname not in exclude}
+    return {
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if f.attname not in exclude
+    }
 
 
 def test_order_to_settle_reads_what_the_orm_reads(api, dossier_code):
@@ -41,16 +44,19 @@ def test_order_to_settle_reads_what_the_orm_reads(api, dossier_code):
 
 def test_insert_is_create(people):
     moment = timezone.now()
-    made = fixedsql.insert(AuditRecord, at=moment, verb="test.insert",
-                           data={"số": 1, "khi": "bây giờ"})
-    orm = AuditRecord.objects.create(at=moment, verb="test.insert",
-                                     data={"số": 1, "khi": "bây giờ"})
+    made = fixedsql.insert(
+        AuditRecord, at=moment, verb="test.insert", data={"số": 1, "khi": "bây giờ"}
+    )
+    orm = AuditRecord.objects.create(
+        at=moment, verb="test.insert", data={"số": 1, "khi": "bây giờ"}
+    )
     assert made.pk and made.pk != orm.pk
     got = AuditRecord.objects.get(pk=made.pk)
     assert _values(got, exclude={"id"}) == _values(orm, exclude={"id"})
     assert got.prev_hash == "" and got.hash is None  # the model's defaults, as create()
-    note = fixedsql.insert(Notification, user_id=people["citizen"].pk, title="Thử",
-                           created_at=timezone.now())
+    note = fixedsql.insert(
+        Notification, user_id=people["citizen"].pk, title="Thử", created_at=timezone.now()
+    )
     assert Notification.objects.get(pk=note.pk).attempts == 0
 
 

@@ -12,21 +12,27 @@ from chinhquyenso.portal.models import Draft
 
 from .conftest import PDF
 
-FORM = {"f_child_full_name": "Nguyễn Minh Khôi", "f_child_birth_date": "2026-11-01",
-        "f_child_sex": "Nam", "a_full_name": "Nguyễn Văn An", "a_id_number": "001099012345",
-        "a_phone": "0912345678", "a_email": "an@example.vn",
-        "a_address": "Số 1 Hoàng Văn Thụ, Phường Hồng Bàng"}
+FORM = {
+    "f_child_full_name": "Nguyễn Minh Khôi",
+    "f_child_birth_date": "2026-11-01",
+    "f_child_sex": "Nam",
+    "a_full_name": "Nguyễn Văn An",
+    "a_id_number": "001099012345",
+    "a_phone": "0912345678",
+    "a_email": "an@example.vn",
+    "a_address": "Số 1 Hoàng Văn Thụ, Phường Hồng Bàng",
+}
 
 
 def _upload(c, code="to_khai", content=PDF, name="to-khai.pdf"):
-    return c.post("/ho-so/nop/1.001193/tep",
-                  {"document": code, "file": SimpleUploadedFile(name, content)})
+    return c.post(
+        "/ho-so/nop/1.001193/tep", {"document": code, "file": SimpleUploadedFile(name, content)}
+    )
 
 
 def test_form_is_prefilled_from_the_verified_identity(web, people, documents):
     user = people["citizen"]
-    user.address, user.verified_fields = "Số 1 Hoàng Văn Thụ", ["full_name", "id_number",
-                                                                 "address"]
+    user.address, user.verified_fields = "Số 1 Hoàng Văn Thụ", ["full_name", "id_number", "address"]
     user.save()
     body = web("citizen").get("/ho-so/nop/1.001193").content.decode()
     assert re.search(r'id="a_full_name"[^>]*value="Nguyễn Văn An"[^>]*readonly', body, re.S)
@@ -37,19 +43,30 @@ def test_form_is_prefilled_from_the_verified_identity(web, people, documents):
 
 def test_errors_are_shown_next_to_each_field(web, agency, documents):
     c = web("citizen")
-    r = c.post("/ho-so/nop/1.001193", {"buoc": "xem-lai", "agency": agency.code,
-                                        "a_full_name": "Nguyễn Văn An", "nop_thay": "1",
-                                        "r_full_name": "Trần Văn Cha",
-                                        "r_id_number": "12345", "f_child_sex": "Nam"})
+    r = c.post(
+        "/ho-so/nop/1.001193",
+        {
+            "buoc": "xem-lai",
+            "agency": agency.code,
+            "a_full_name": "Nguyễn Văn An",
+            "nop_thay": "1",
+            "r_full_name": "Trần Văn Cha",
+            "r_id_number": "12345",
+            "f_child_sex": "Nam",
+        },
+    )
     body = r.content.decode()
     assert r.status_code == 422
-    assert re.search(r'id="r_id_number_err"[^>]*>Số định danh cá nhân phải gồm đúng 12 chữ số',
-                     body)
-    assert re.search(r'id="f_child_full_name_err"[^>]*>Vui lòng nhập «Họ, chữ đệm, tên của trẻ»',
-                     body)
-    assert re.search(r'id="doc_to_khai_err"[^>]*>Vui lòng tải lên «Tờ khai đăng ký khai sinh»',
-                     body)
-    assert "uy_quyen_err\" role=\"alert\"></p>" in body  # optional document: no error
+    assert re.search(
+        r'id="r_id_number_err"[^>]*>Số định danh cá nhân phải gồm đúng 12 chữ số', body
+    )
+    assert re.search(
+        r'id="f_child_full_name_err"[^>]*>Vui lòng nhập «Họ, chữ đệm, tên của trẻ»', body
+    )
+    assert re.search(
+        r'id="doc_to_khai_err"[^>]*>Vui lòng tải lên «Tờ khai đăng ký khai sinh»', body
+    )
+    assert 'uy_quyen_err" role="alert"></p>' in body  # optional document: no error
     assert Dossier.objects.count() == 0
 
 
@@ -76,15 +93,19 @@ def test_draft_survives_and_the_dossier_is_sent_after_the_summary(web, agency, d
     again = web("citizen").get("/ho-so/nop/1.001193").content.decode()
     assert 'value="Nguyễn Minh Khôi"' in again and "to-khai.pdf" in again
 
-    r = c.post("/ho-so/nop/1.001193", {**FORM, "agency": agency.code, "doc_to_khai": file_id,
-                                        "buoc": "xem-lai"})
+    r = c.post(
+        "/ho-so/nop/1.001193",
+        {**FORM, "agency": agency.code, "doc_to_khai": file_id, "buoc": "xem-lai"},
+    )
     body = r.content.decode()
     assert r.status_code == 200 and "Xem lại hồ sơ trước khi nộp" in body
     assert "Nguyễn Minh Khôi" in body and "to-khai.pdf" in body
     assert Dossier.objects.count() == 0  # nothing is sent before the citizen confirms
 
-    r = c.post("/ho-so/nop/1.001193", {**FORM, "agency": agency.code, "doc_to_khai": file_id,
-                                        "buoc": "nop"})
+    r = c.post(
+        "/ho-so/nop/1.001193",
+        {**FORM, "agency": agency.code, "doc_to_khai": file_id, "buoc": "nop"},
+    )
     d = Dossier.objects.get()
     assert r.status_code == 302 and r["Location"] == f"/ho-so/{d.code}/bien-nhan"
     assert d.status == Status.NEW and d.form["child_full_name"] == "Nguyễn Minh Khôi"
@@ -102,19 +123,29 @@ def test_draft_survives_and_the_dossier_is_sent_after_the_summary(web, agency, d
 
 def test_without_javascript_files_go_with_the_form(web, agency, documents):
     c = web("citizen")
-    r = c.post("/ho-so/nop/1.001193", {**FORM, "agency": agency.code, "buoc": "xem-lai",
-                                        "file_to_khai": SimpleUploadedFile("scan.pdf", PDF)})
+    r = c.post(
+        "/ho-so/nop/1.001193",
+        {
+            **FORM,
+            "agency": agency.code,
+            "buoc": "xem-lai",
+            "file_to_khai": SimpleUploadedFile("scan.pdf", PDF),
+        },
+    )
     assert r.status_code == 200 and "scan.pdf" in r.content.decode()
     att = Attachment.objects.get()
-    r = c.post("/ho-so/nop/1.001193", {**FORM, "agency": agency.code, "buoc": "nop",
-                                        "doc_to_khai": str(att.pk)})
+    r = c.post(
+        "/ho-so/nop/1.001193",
+        {**FORM, "agency": agency.code, "buoc": "nop", "doc_to_khai": str(att.pk)},
+    )
     assert r.status_code == 302 and Dossier.objects.get().attachments.count() == 1
 
 
 def test_someone_elses_upload_cannot_be_attached(web, people, agency, documents):
     theirs = _upload(web("citizen2")).json()["id"]
-    r = web("citizen").post("/ho-so/nop/1.001193", {**FORM, "agency": agency.code,
-                                                     "doc_to_khai": theirs, "buoc": "nop"})
+    r = web("citizen").post(
+        "/ho-so/nop/1.001193", {**FORM, "agency": agency.code, "doc_to_khai": theirs, "buoc": "nop"}
+    )
     assert r.status_code == 422 and Dossier.objects.count() == 0
     assert Attachment.objects.get(pk=theirs).dossier_id is None
 

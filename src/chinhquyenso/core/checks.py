@@ -69,13 +69,16 @@ def production_secrets(app_configs=None, **kwargs):
 # Keys that the platform would otherwise make itself as demo keys (they are on the server's
 # disk, made by anyone who starts it, and the receipt's says it has no legal value), and the
 # payment settings that point at the local sandbox: (settings, what it is, what to set).
-RECEIPT_PAIR = ("CQS_SIGNING_KEY và CQS_SIGNING_CERT (tệp PEM của chứng thư số do Ban Cơ yếu "
-                "Chính phủ cấp)")
+RECEIPT_PAIR = (
+    "CQS_SIGNING_KEY và CQS_SIGNING_CERT (tệp PEM của chứng thư số do Ban Cơ yếu Chính phủ cấp)"
+)
 KEYS = (
-    (("CQS_AUDIT_SIGNING_KEY", "CQS_AUDIT_SIGNING_KEY_FILE"),
-     "khóa Ed25519 ký điểm kiểm tra nhật ký kiểm toán (cqs audit checkpoint)",
-     "CQS_AUDIT_SIGNING_KEY_FILE (tệp PEM Ed25519, giữ ngoài cơ sở dữ liệu) hoặc "
-     "CQS_AUDIT_SIGNING_KEY"),
+    (
+        ("CQS_AUDIT_SIGNING_KEY", "CQS_AUDIT_SIGNING_KEY_FILE"),
+        "khóa Ed25519 ký điểm kiểm tra nhật ký kiểm toán (cqs audit checkpoint)",
+        "CQS_AUDIT_SIGNING_KEY_FILE (tệp PEM Ed25519, giữ ngoài cơ sở dữ liệu) hoặc "
+        "CQS_AUDIT_SIGNING_KEY",
+    ),
     (("CQS_SIGNING_KEY",), "khóa ký số biên lai điện tử (PDF)", RECEIPT_PAIR),
     (("CQS_SIGNING_CERT",), "chứng thư số ký biên lai điện tử (PDF)", RECEIPT_PAIR),
 )
@@ -94,27 +97,37 @@ def production_keys_and_gateway(app_configs=None, **kwargs):
     for names, what, setting in KEYS:
         given = [n for n in names if getattr(settings, n, "")]
         if not given:
-            errors.append(checks.Error(
-                f"Chưa có {what}: nền tảng sẽ tự tạo khóa mẫu, không có giá trị pháp lý.",
-                hint=f"Đặt biến môi trường {setting}.", id="cqs.E004"))
+            errors.append(
+                checks.Error(
+                    f"Chưa có {what}: nền tảng sẽ tự tạo khóa mẫu, không có giá trị pháp lý.",
+                    hint=f"Đặt biến môi trường {setting}.",
+                    id="cqs.E004",
+                )
+            )
             continue
         for name in given:
             path = getattr(settings, name)
             if name in FILES and not Path(path).is_file():
-                errors.append(checks.Error(
-                    f"{name} trỏ tới tệp không tồn tại hoặc không đọc được: {path}",
-                    hint=f"Đặt biến môi trường {name} bằng đường dẫn tệp PEM có thật.",
-                    id="cqs.E005"))
+                errors.append(
+                    checks.Error(
+                        f"{name} trỏ tới tệp không tồn tại hoặc không đọc được: {path}",
+                        hint=f"Đặt biến môi trường {name} bằng đường dẫn tệp PEM có thật.",
+                        id="cqs.E005",
+                    )
+                )
     urls = {n: getattr(settings, n, "") for n in ("VNPAY_PAYMENT_URL", "VNPAY_API_URL")}
     local = [n for n, url in urls.items() if urlsplit(url).hostname in SANDBOX_HOSTS]
     if local or settings.VNPAY_TMN_CODE == DEMO_MERCHANT:
         named = local + (["VNPAY_TMN_CODE"] if settings.VNPAY_TMN_CODE == DEMO_MERCHANT else [])
-        errors.append(checks.Error(
-            "Cổng thanh toán đang trỏ tới cổng thử nghiệm cục bộ (cqs payments sandbox): tiền "
-            "của công dân không đi đâu cả.",
-            hint="Đặt biến môi trường " + ", ".join(named) + " theo hợp đồng của tỉnh với "
-            "VNPAY (mã website, địa chỉ thanh toán và địa chỉ API của cổng).",
-            id="cqs.E006"))
+        errors.append(
+            checks.Error(
+                "Cổng thanh toán đang trỏ tới cổng thử nghiệm cục bộ (cqs payments sandbox): tiền "
+                "của công dân không đi đâu cả.",
+                hint="Đặt biến môi trường " + ", ".join(named) + " theo hợp đồng của tỉnh với "
+                "VNPAY (mã website, địa chỉ thanh toán và địa chỉ API của cổng).",
+                id="cqs.E006",
+            )
+        )
     return errors
 
 

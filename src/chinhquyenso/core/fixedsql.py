@@ -34,15 +34,25 @@ class Part:
         return ", ".join(f"{self.alias}.{quote(f.column)}" for f in self.fields)
 
 
-def part(model: type[Model], alias: str, *, only: Iterable[str] | None = None,
-         exclude: Iterable[str] = ()) -> Part:
+def part(
+    model: type[Model],
+    alias: str,
+    *,
+    only: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+) -> Part:
     """The columns of `model` read under `alias`, in the model's order (the primary key always):
     `only` these attnames, or every concrete column but `exclude` (large ones not needed)."""
     only, exclude = (set(only) if only is not None else None), set(exclude)
     fields = tuple(
-        f for f in model._meta.concrete_fields
-        if f.primary_key or ((only is None or f.attname in only) and f.attname not in exclude
-                             and f.name not in exclude)
+        f
+        for f in model._meta.concrete_fields
+        if f.primary_key
+        or (
+            (only is None or f.attname in only)
+            and f.attname not in exclude
+            and f.name not in exclude
+        )
     )
     return Part(model, alias, fields)
 
@@ -69,7 +79,7 @@ def instances(row: Sequence, *parts: Part) -> list[Model]:
     out, i = [], 0
     for p in parts:
         names, columns = _reader(p, conn.vendor)
-        values = list(row[i:i + len(names)])
+        values = list(row[i : i + len(names)])
         i += len(names)
         for k, (col, converters) in enumerate(columns):
             for convert in converters:
@@ -101,8 +111,10 @@ def _insert_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> tupl
     meta = model._meta
     fields = tuple(meta.get_field(n) for n in names)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = (f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES "
-           f"({', '.join(['%s'] * len(fields))})")
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES "
+        f"({', '.join(['%s'] * len(fields))})"
+    )
     if connection.features.can_return_columns_from_insert:
         sql += f" RETURNING {connection.ops.quote_name(meta.pk.column)}"
     return sql, fields
@@ -132,8 +144,9 @@ def _insert(model: type[Model], values: dict, *, read_pk: bool) -> Model:
     with conn.cursor() as cur:
         cur.execute(sql, [f.get_db_prep_save(v, conn) for f, v in prepared])
         if read_pk or not _in_pipeline(conn):
-            obj.pk = (cur.fetchone()[0] if conn.features.can_return_columns_from_insert
-                      else cur.lastrowid)
+            obj.pk = (
+                cur.fetchone()[0] if conn.features.can_return_columns_from_insert else cur.lastrowid
+            )
     obj._state.adding = False
     return obj
 
@@ -143,8 +156,10 @@ def _update_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> tupl
     meta = model._meta
     fields = tuple(meta.get_field(n) for n in names)
     assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    return (f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {assignments} "
-            f"WHERE {connection.ops.quote_name(meta.pk.column)} = %s"), fields
+    return (
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {assignments} "
+        f"WHERE {connection.ops.quote_name(meta.pk.column)} = %s"
+    ), fields
 
 
 def save_fields(obj: Model, names: Iterable[str]) -> None:
